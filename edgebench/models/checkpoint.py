@@ -1,0 +1,155 @@
+"""Checkpoint loading: state_dict (+ arch), torch.export ``.pt2``, TorchScript, and — only with
+``--trust-checkpoint`` — a fully pickled ``nn.Module``. Everything else loads with
+``weights_only=True``, so a pickle's payload never runs."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from edgebench.errors import LoadError
+
+_PREFIXES = ("module.", "model.", "_orig_mod.")
+_NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "ema")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def detect_kind(path: Path) -> str:
+    """``pt2``, ``torchscript`` or ``pickle`` (a torch.save file or anything else)."""
+    if path.suffix == ".pt2":
+        return "pt2"
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return "pickle"
+        if any(n.endswith("/archive_format") or "/models/" in n and n.endswith(".json") for n in names):
+            return "pt2"
+        if any("/code/" in n or n.endswith("/constants.pkl") for n in names):
+            return "torchscript"
+    return "pickle"
+
+
+def _torch_load(path: Path, trust: bool) -> Any:
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=not trust)
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if "Weights only load failed" in text or "weights_only" in text:
+            first = next((ln.strip() for ln in text.splitlines()
+                          if "GLOBAL" in ln or "Unsupported" in ln), "it holds pickled objects")
+            raise LoadError(
+                f"{path.name} holds pickled code, not just weights ({first[:160]}); it was not run",
+                hint="save a state_dict instead, or pass --trust-checkpoint only if you trust its source",
+            ) from None
+        raise LoadError(f"{path.name} is not a PyTorch checkpoint ({text[:120]})",
+                        hint="pass a state_dict .pt/.pth, a torch.export .pt2 or a TorchScript file") from None
+    except RuntimeError as exc:
+        text = str(exc)
+        if "zip archive" in text or "central directory" in text or "PytorchStreamReader" in text:
+            raise LoadError(f"{path.name} is truncated or corrupt ({text.splitlines()[0][:120]})",
+                            hint="re-copy or re-save the checkpoint") from None
+        raise LoadError(f"{path.name} could not be read: {text.splitlines()[0][:160]}",
+                        hint="pass a state_dict .pt/.pth, a torch.export .pt2 or a TorchScript file") from None
+    except (EOFError, ValueError, OSError, AttributeError, ImportError, ModuleNotFoundError) as exc:
+        raise LoadError(f"{path.name} is not a PyTorch checkpoint ({type(exc).__name__}: {str(exc)[:120]})",
+                        hint="pass a state_dict .pt/.pth, a torch.export .pt2 or a TorchScript file") from None
+
+
+def unwrap_state_dict(obj: Any) -> dict[str, Any]:
+    """Find the tensor dict inside common wrappers and strip ``module.``/``model.`` prefixes."""
+    import torch
+
+    for _ in range(3):
+        if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            break
+        if isinstance(obj, dict):
+            inner = next((obj[k] for k in _NESTED_KEYS if isinstance(obj.get(k), dict)), None)
+            if inner is None:
+                break
+            obj = inner
+    if not isinstance(obj, dict) or not obj:
+        raise LoadError("the checkpoint holds no state_dict (no dict of tensors found)",
+                        hint="save model.state_dict(), or pass a .pt2 / TorchScript file")
+    sd = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    for prefix in _PREFIXES:
+        if sd and all(k.startswith(prefix) for k in sd):
+            sd = {k[len(prefix):]: v for k, v in sd.items()}
+    return sd
+
+
+def _fit(module, sd: dict[str, Any], arch: str, num_classes_given: bool) -> None:
+    own = module.state_dict()
+    missing = [k for k in own if k not in sd]
+    unexpected = [k for k in sd if k not in own]
+    if missing or unexpected:
+        def first(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (", …" if len(keys) > 3 else "")
+
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} keys missing ({first(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected ({first(unexpected)})")
+        raise LoadError(f"the state_dict does not fit --arch {arch}: " + "; ".join(parts),
+                        hint="check --arch (see `edgebench models`)")
+    for key, tensor in sd.items():
+        if tuple(own[key].shape) != tuple(tensor.shape):
+            hint = "check --arch"
+            if own[key].dim() >= 1 and tensor.dim() == own[key].dim() and tensor.shape[1:] == own[key].shape[1:]:
+                hint = f"the checkpoint's head has {tensor.shape[0]} outputs: pass --num-classes {tensor.shape[0]}"
+            raise LoadError(f"{key} is {tuple(tensor.shape)} in the checkpoint but {tuple(own[key].shape)} "
+                            f"in --arch {arch}" + (" with that --num-classes" if num_classes_given else ""),
+                            hint=hint)
+    module.load_state_dict(sd, strict=True)
+
+
+def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust: bool):
+    """Return ``(module, kind)``; raise LoadError with one line for anything wrong."""
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise LoadError(f"checkpoint {path} does not exist", hint="check the path")
+    if path.is_dir():
+        raise LoadError(f"checkpoint {path} is a directory", hint="pass the checkpoint file")
+    kind = detect_kind(path)
+    if kind == "pt2":
+        try:
+            ep = torch.export.load(str(path))
+        except Exception as exc:  # torch raises many types for a bad archive
+            raise LoadError(f"{path.name} is not a loadable torch.export archive ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:120] if str(exc) else ''})",
+                            hint="re-save it with torch.export.save") from None
+        return ep.module(), "pt2"
+    if kind == "torchscript":
+        try:
+            return torch.jit.load(str(path), map_location="cpu").eval(), "torchscript"
+        except Exception as exc:  # a corrupt TorchScript archive raises RuntimeError subclasses
+            raise LoadError(f"{path.name} is not a loadable TorchScript file ({str(exc).splitlines()[0][:120]})",
+                            hint="re-save it with torch.jit.save") from None
+    obj = _torch_load(path, trust)
+    if isinstance(obj, torch.nn.Module):
+        return obj.eval(), "pickled-module"
+    if arch is None:
+        raise LoadError(f"{path.name} is a state_dict: it needs --arch", hint="e.g. --arch resnet18 (see `edgebench models`)")
+    from edgebench.models.zoo import entry
+
+    e = entry(arch, num_classes)
+    module = e.build(num_classes if num_classes is not None else (e.input_spec.num_classes or 1000))
+    _fit(module, unwrap_state_dict(obj), arch, num_classes is not None)
+    return module.eval(), "state_dict"
