@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> None:
     from edgebench.cli import commands  # noqa: F401  (registers every command group)
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if not debug:
+        # converters print pages of deprecation chatter; errors that matter arrive as EdgebenchError
+        import warnings
+
+        warnings.filterwarnings("ignore")
     try:
         app(args=argv, standalone_mode=True)
     except EdgebenchError as err:

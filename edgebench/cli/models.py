@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -35,4 +37,35 @@ def doctor_cmd() -> None:
     for c in checks():
         status = "[green]ok[/]" if c.ok else "[yellow]missing[/]"
         table.add_row(c.name, c.kind, status, c.detail)
+    console.print(table)
+
+
+@app.command("inspect")
+def inspect_cmd(
+    model: str = typer.Option(None, "--model", help="Zoo name (default mobilenet_v3_small)."),
+    checkpoint: Path = typer.Option(None, "--checkpoint", help="state_dict (.pt/.pth), torch.export .pt2 or TorchScript file."),
+    arch: str = typer.Option(None, "--arch", help="Zoo architecture of a state_dict checkpoint."),
+    num_classes: int = typer.Option(None, "--num-classes", help="Classifier outputs (default: the zoo's)."),
+    trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint",
+                                          help="Allow a fully pickled nn.Module (runs code from the file)."),
+) -> None:
+    """Load a model or checkpoint and print its source, InputSpec, params, non-zero params and MACs."""
+    from edgebench.models import load
+    from edgebench.models.catalog import human
+    from edgebench.models.counting import count
+    from edgebench.spec import ModelSpec
+
+    spec = ModelSpec(name=model or ("mobilenet_v3_small" if checkpoint is None else None),
+                     checkpoint=checkpoint, arch=arch, num_classes=num_classes,
+                     trust_checkpoint=trust_checkpoint)
+    lm = load(spec)
+    c = count(lm.module, lm.input_spec.example())
+    table = Table(title=f"{lm.label}", show_header=False)
+    for key, value in lm.source.items():
+        table.add_row(key, str(value))
+    s = lm.input_spec
+    table.add_row("input", f"{'×'.join(map(str, s.shape))} {s.dtype} {s.layout}, task {s.task}, "
+                           f"classes {s.num_classes}")
+    table.add_row("params", f"{human(c.params)} ({c.params:,}); non-zero {c.nonzero_params:,}")
+    table.add_row("MACs", f"{human(c.macs)} ({c.macs:,})")
     console.print(table)

@@ -10,7 +10,7 @@ from edgebench.models.input_spec import InputSpec
 from edgebench.models.zoo import ZooEntry, entry, zoo
 from edgebench.spec import ModelSpec
 
-__all__ = ["InputSpec", "LoadedModel", "ZooEntry", "load", "zoo", "entry"]
+__all__ = ["InputSpec", "LoadedModel", "as_eval", "ZooEntry", "load", "zoo", "entry"]
 
 
 @dataclass
@@ -39,9 +39,18 @@ def load(spec: ModelSpec) -> LoadedModel:
                   "arch": spec.arch}
     else:
         e = entry(spec.name or "mobilenet_v3_small", spec.num_classes)
-        module = e.build(e.input_spec.num_classes or 1000).eval()
+        module = e.build(e.input_spec.num_classes or 1000)
         input_spec = e.input_spec
         source = {"kind": "zoo", "name": e.name, "library": e.source, "weights": "random-init"}
     if spec.input_shape:
         input_spec = replace(input_spec, shape=tuple(spec.input_shape))
-    return LoadedModel(module.eval(), input_spec, spec.label, source)
+    return LoadedModel(as_eval(module), input_spec, spec.label, source)
+
+
+def as_eval(module: Any) -> Any:
+    """``module.eval()``, except for torch.export modules, which are frozen in the mode they were
+    exported in and refuse ``eval()``."""
+    try:
+        return module.eval()
+    except NotImplementedError:
+        return module

@@ -45,6 +45,12 @@ def detect_kind(path: Path) -> str:
 def _torch_load(path: Path, trust: bool) -> Any:
     import torch
 
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    # torch.save writes a zip (PK…) or, in the legacy format, a pickle (protocol ≥ 2 starts 0x80)
+    if not magic.startswith(b"PK") and not magic.startswith(b"\x80"):
+        raise LoadError(f"{path.name} is not a PyTorch checkpoint (unknown bytes, neither zip nor pickle)",
+                        hint="pass a state_dict .pt/.pth, a torch.export .pt2 or a TorchScript file")
     try:
         return torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as exc:
@@ -61,7 +67,7 @@ def _torch_load(path: Path, trust: bool) -> Any:
     except RuntimeError as exc:
         text = str(exc)
         if "zip archive" in text or "central directory" in text or "PytorchStreamReader" in text:
-            raise LoadError(f"{path.name} is truncated or corrupt ({text.splitlines()[0][:120]})",
+            raise LoadError(f"{path.name} is truncated or corrupt ({text.split('. ')[0][:120]})",
                             hint="re-copy or re-save the checkpoint") from None
         raise LoadError(f"{path.name} could not be read: {text.splitlines()[0][:160]}",
                         hint="pass a state_dict .pt/.pth, a torch.export .pt2 or a TorchScript file") from None
@@ -82,10 +88,10 @@ def unwrap_state_dict(obj: Any) -> dict[str, Any]:
             if inner is None:
                 break
             obj = inner
-    if not isinstance(obj, dict) or not obj:
+    sd = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)} if isinstance(obj, dict) else {}
+    if not sd:
         raise LoadError("the checkpoint holds no state_dict (no dict of tensors found)",
                         hint="save model.state_dict(), or pass a .pt2 / TorchScript file")
-    sd = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     for prefix in _PREFIXES:
         if sd and all(k.startswith(prefix) for k in sd):
             sd = {k[len(prefix):]: v for k, v in sd.items()}
