@@ -27,14 +27,22 @@ def models_cmd(
 
 
 @app.command("doctor")
-def doctor_cmd() -> None:
+def doctor_cmd(
+    target: str = typer.Option(None, "--target", "-t", help="Also check a device: ssh:user@host, adb:SERIAL or an alias."),
+    devices: Path = typer.Option(None, "--devices", help="Devices file with target aliases."),
+) -> None:
     """Check Python, torch, every exporter, runtime and device client: version, or why not and how to fix."""
     from edgebench.doctor import checks
 
+    rows = checks()
+    if target:
+        from edgebench.targets.devices import target_checks
+
+        rows += target_checks(target, devices_file=devices)
     table = Table(title="edgebench doctor")
     for col in ("component", "kind", "status", "version / reason"):
         table.add_column(col)
-    for c in checks():
+    for c in rows:
         status = "[green]ok[/]" if c.ok else "[yellow]missing[/]"
         table.add_row(c.name, c.kind, status, c.detail)
     console.print(table)

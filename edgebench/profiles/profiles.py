@@ -1,0 +1,278 @@
+"""Device profiles: what a CPU can do, as data with a source for every number.
+
+A profile is one TOML file::
+
+    name = "pi5"
+    tier = "pi"                      # low | mid | high | pi | reference | host
+    device_class = "Cortex-A76"      # what the profile stands for
+    description = "Raspberry Pi 5 (BCM2712)"
+    cpu_match = ["Cortex-A76"]       # optional: host CPU names this profile describes
+
+    [[cluster]]                      # one table per core cluster, fastest first
+    core = "Cortex-A76"
+    count = 4
+    ghz = 2.4
+    big = true                       # "1-big" / "all-big" thread settings use big cores only
+    fp32_gflops = 38.37              # peak per core
+    fp16_gflops = 76.74              # 0 = no fp16 arithmetic (fp16 models run in fp32)
+    int8_gops = 153.5                # peak per core, ops = 2 × MACs
+    int8_dot = "sdot"                # none | sdot | sdot+i8mm
+    source = "pigirons/cpufp benchmark_result (Raspberry Pi 5)"
+
+    [memory]
+    bandwidth_gbs = 17.1
+    source = "LPDDR4X-4267, 32-bit bus: 4267 MT/s × 4 B"
+
+    [efficiency]                     # share of peak a mobile runtime reaches per operator class
+    dense_conv = 0.55
+    depthwise_conv = 0.2
+    matmul = 0.55
+    elementwise = 0.4                # share of memory bandwidth
+    op_overhead_us = 4.0             # fixed cost per dispatched operator on this device
+    parallel_efficiency = 0.85       # each extra big core adds this share of its peak
+    source = "…"
+
+Built-in profiles live in ``edgebench/profiles/data/``; a user's in ``~/.config/edgebench/profiles/``
+and in any ``--profiles DIR``. A later directory overrides an earlier profile of the same name.
+A bad file raises :class:`~edgebench.errors.ConfigError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from edgebench.errors import ConfigError
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "data"
+USER_DIR = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "edgebench" / "profiles"
+TIERS = ("low", "mid", "high", "pi", "reference", "host")
+INT8_DOT = ("none", "sdot", "sdot+i8mm")
+THREAD_SETTINGS = ("1-big", "all-big")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A group of identical cores."""
+
+    core: str
+    count: int
+    ghz: float
+    big: bool
+    fp32_gflops: float
+    fp16_gflops: float
+    int8_gops: float
+    int8_dot: str
+    source: str
+
+    def peak_gops(self, precision: str) -> float:
+        """Peak per core in G ops/s (2 per MAC) at ``precision``; fp16 without fp16 arithmetic runs as fp32."""
+        if precision == "int8":
+            return self.int8_gops
+        if precision == "fp16" and self.fp16_gflops > 0:
+            return self.fp16_gflops
+        return self.fp32_gflops
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Share of peak a runtime reaches per operator class, per-operator overhead, thread scaling."""
+
+    dense_conv: float
+    depthwise_conv: float
+    matmul: float
+    elementwise: float
+    op_overhead_us: float
+    parallel_efficiency: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One device (or tier, or host) description. See the module docstring for the file format."""
+
+    name: str
+    tier: str
+    device_class: str
+    description: str
+    clusters: tuple[Cluster, ...]
+    bandwidth_gbs: float
+    memory_source: str
+    efficiency: Efficiency
+    cpu_match: tuple[str, ...] = ()
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def big_cores(self) -> list[Cluster]:
+        """Big cores one by one, fastest (fp32 peak) first."""
+        cores = [c for c in self.clusters if c.big for _ in range(c.count)]
+        return sorted(cores, key=lambda c: -c.fp32_gflops)
+
+    def threads(self, setting: str | int) -> int:
+        """Number of threads for ``"1-big"`` / ``"all-big"`` (or an explicit count)."""
+        if isinstance(setting, int):
+            return max(1, setting)
+        if setting == "1-big":
+            return 1
+        if setting == "all-big":
+            return len(self.big_cores)
+        raise ConfigError(f"unknown thread setting {setting!r}", hint=f"one of {', '.join(THREAD_SETTINGS)}")
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Where each group of numbers comes from."""
+        out = {f"cluster {c.core}": c.source for c in self.clusters}
+        out["memory"] = self.memory_source
+        out["efficiency"] = self.efficiency.source
+        return out
+
+
+# --- validation -------------------------------------------------------------------------------
+
+class _Reader:
+    """Typed access to one TOML table, raising ConfigError that names the file and the field."""
+
+    def __init__(self, path: Path | str, data: dict[str, Any], prefix: str = ""):
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def fail(self, key: str, problem: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"profile {self.path}: field {self.prefix}{key} {problem}", hint=hint)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, positive: bool = False,
+            choices: Iterable[str] | None = None) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise self.fail(key, "is missing")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML ints are fine where a float is expected; bools are not numbers here
+        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            ok, value = True, float(value)
+        if not ok:
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.fail(key, f"must be {names}, got {type(value).__name__} {value!r}")
+        if positive and value <= 0:
+            raise self.fail(key, f"must be > 0, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.fail(key, f"is {value!r}", hint=f"one of {', '.join(choices)}")
+        return value
+
+    def table(self, key: str) -> "_Reader":
+        value = self.get(key, dict)
+        return _Reader(self.path, value, f"{self.prefix}{key}.")
+
+    def no_unknown(self, known: Iterable[str]) -> None:
+        unknown = sorted(set(self.data) - set(known))
+        if unknown:
+            raise self.fail(unknown[0], "is not a known field", hint=f"known: {', '.join(sorted(known))}")
+
+
+def parse(data: dict[str, Any], path: Path | str = "<profile>") -> Profile:
+    """Validate one profile's TOML data into a :class:`Profile` (ConfigError naming file and field)."""
+    r = _Reader(path, data)
+    r.no_unknown({"name", "tier", "device_class", "description", "cpu_match", "cluster", "memory",
+                  "efficiency", "notes"})
+    name = r.get("name", str)
+    tier = r.get("tier", str, choices=TIERS)
+    clusters_raw = r.get("cluster", list)
+    if not clusters_raw:
+        raise r.fail("cluster", "is empty", hint="add at least one [[cluster]] table")
+    clusters = []
+    for i, raw in enumerate(clusters_raw):
+        if not isinstance(raw, dict):
+            raise r.fail(f"cluster[{i}]", "must be a table ([[cluster]])")
+        c = _Reader(path, raw, f"cluster[{i}].")
+        c.no_unknown({f.name for f in Cluster.__dataclass_fields__.values()})
+        clusters.append(Cluster(
+            core=c.get("core", str), count=c.get("count", int, positive=True), ghz=c.get("ghz", float, positive=True),
+            big=c.get("big", bool), fp32_gflops=c.get("fp32_gflops", float, positive=True),
+            fp16_gflops=c.get("fp16_gflops", float, 0.0), int8_gops=c.get("int8_gops", float, positive=True),
+            int8_dot=c.get("int8_dot", str, choices=INT8_DOT), source=c.get("source", str)))
+    if not any(c.big for c in clusters):
+        raise r.fail("cluster", "has no big core", hint="mark the cores the runtime uses with big = true")
+    mem = r.table("memory")
+    mem.no_unknown({"bandwidth_gbs", "source"})
+    eff = r.table("efficiency")
+    eff_fields = [f for f in Efficiency.__dataclass_fields__ if f != "source"]
+    eff.no_unknown(eff_fields + ["source"])
+    values = {k: eff.get(k, float, positive=True) for k in eff_fields}
+    if values["parallel_efficiency"] > 1:
+        raise eff.fail("parallel_efficiency", f"must be ≤ 1, got {values['parallel_efficiency']}")
+    cpu_match = r.get("cpu_match", list, [])
+    if not all(isinstance(m, str) for m in cpu_match):
+        raise r.fail("cpu_match", "must be a list of strings")
+    return Profile(
+        name=name, tier=tier, device_class=r.get("device_class", str), description=r.get("description", str, ""),
+        clusters=tuple(clusters), bandwidth_gbs=mem.get("bandwidth_gbs", float, positive=True),
+        memory_source=mem.get("source", str), efficiency=Efficiency(**values, source=eff.get("source", str)),
+        cpu_match=tuple(cpu_match), path=str(path), extra={"notes": data.get("notes")} if data.get("notes") else {},
+    )
+
+
+def load_file(path: Path) -> Profile:
+    """Read and validate one profile file."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"profile {path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"profile {path}: cannot read: {exc.strerror}") from None
+    return parse(data, path)
+
+
+def profile_dirs(extra: Iterable[Path] = ()) -> list[Path]:
+    """Where profiles are read from, lowest priority first: built-in, the user's config, ``--profiles``."""
+    dirs = [BUILTIN_DIR, USER_DIR]
+    for d in extra:
+        d = Path(d)
+        if not d.is_dir():
+            raise ConfigError(f"--profiles {d} is not a directory")
+        dirs.append(d)
+    return dirs
+
+
+def load_profiles(extra_dirs: Iterable[Path] = ()) -> dict[str, Profile]:
+    """Every profile by name: built-in, then ``~/.config/edgebench/profiles/``, then each extra dir."""
+    out: dict[str, Profile] = {}
+    for d in profile_dirs(extra_dirs):
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.toml")):
+            p = load_file(path)
+            out[p.name] = p
+    return out
+
+
+def select(profiles: dict[str, Profile], names: Iterable[str]) -> list[Profile]:
+    """The profiles named (``--tiers low,mid,pi4``); an unknown name is a ConfigError listing the known ones."""
+    chosen = []
+    for n in names:
+        n = n.strip()
+        if not n:
+            continue
+        if n not in profiles:
+            raise ConfigError(f"unknown profile {n!r}", hint=f"known: {', '.join(sorted(profiles))}")
+        chosen.append(profiles[n])
+    return chosen
+
+
+def host_profile(profiles: dict[str, Profile], cpu: str | None, arch: str | None = None) -> tuple[Profile, str]:
+    """The host profile describing ``cpu`` (by ``cpu_match``), else the generic one for ``arch``.
+
+    Returns the profile and how it was chosen (stored with every projection)."""
+    hosts = [p for p in profiles.values() if p.tier == "host"]
+    cpu_l = (cpu or "").lower()
+    for p in hosts:
+        if any(m.lower() in cpu_l for m in p.cpu_match if m):
+            return p, f"host profile {p.name} matches CPU {cpu!r}"
+    generic = "host-generic-arm64" if (arch or "").lower() in ("aarch64", "arm64") else "host-generic-x86-64"
+    if generic in profiles:
+        return profiles[generic], f"no host profile matches CPU {cpu!r}: generic {generic} (less accurate)"
+    raise ConfigError(f"no host profile describes CPU {cpu!r}",
+                      hint="add one with tier = \"host\" and cpu_match to ~/.config/edgebench/profiles/")

@@ -1,0 +1,167 @@
+"""The adb target: the real ``adb`` client against the fake device in fake_adbd.py (adb wire protocol
+over TCP on a private adb server port); the fake's benchmark_model and app really run the model."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from edgebench.errors import ConfigError, EdgebenchError, TargetError
+from edgebench.targets import resolve
+from edgebench.targets.adb import list_adb_devices, resolve_serial
+
+pytestmark = pytest.mark.timeout(300)
+
+EVIL = "a b;touch pwned'x$(touch pwned2).tflite"
+
+
+@pytest.fixture
+def benchmark_binary(tmp_path) -> Path:
+    from fake_adbd import write_fake_benchmark_model
+
+    return write_fake_benchmark_model(tmp_path / "android_aarch64_benchmark_model")
+
+
+def _no_pwned(root: Path) -> None:
+    hits = [p for p in root.rglob("pwned*")]
+    assert not hits, f"a file name reached a shell unquoted: {hits}"
+
+
+def test_alias_by_model_name_and_devices_file(adb_env, tmp_path):
+    devices = list_adb_devices()
+    assert any(d["serial"] == adb_env.serial and d.get("model") == "Pixel_7" for d in devices)
+    assert resolve_serial("pixel") == adb_env.serial  # unique case-insensitive match on the model
+    assert resolve_serial("PIXEL 7") == adb_env.serial
+    with pytest.raises(ConfigError):
+        resolve_serial("galaxy")
+    dfile = tmp_path / "devices.toml"
+    dfile.write_text(f'[phone]\nuri = "adb:{adb_env.serial}"\nrunner = "app"\n')
+    target = resolve("adb:phone", devices_file=dfile)
+    assert target.uri == f"adb:{adb_env.serial}" and target.runner == "app"
+    info = target.describe()
+    assert info.name == "Pixel 7" and info.cpu == "GS201" and info.os.startswith("Android 14") and info.cores
+
+    from typer.testing import CliRunner
+
+    from edgebench.cli import app
+    from edgebench.cli import commands  # noqa: F401
+
+    shown = CliRunner().invoke(app, ["devices", "--devices", str(dfile)], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    assert "Pixel 7" in shown.output and "phone" in shown.output and shown.output.count("yes") == 2
+
+
+def test_benchmark_model_runner_end_to_end_with_cooldown(adb_env, tiny_tflite, benchmark_binary, tmp_path, fast_bench):
+    evil = tmp_path / EVIL
+    shutil.copy(tiny_tflite, evil)
+    zone = adb_env.sandbox / "sys/class/thermal/thermal_zone0/temp"
+    zone.write_text("52000\n")  # hot: the gate must wait until the "device" cools below 45 °C
+
+    def cool_down():
+        time.sleep(1.0)
+        zone.write_text("40000\n")
+
+    target = resolve("adb:pixel", benchmark_binary=str(benchmark_binary), cooldown_temp_c=45,
+                     cooldown_poll_s=0.3, cooldown_timeout_s=60)
+    deployed = target.deploy(evil, "tflite")
+    run_dir = adb_env.sandbox / deployed.remote_dir.lstrip("/")
+    assert run_dir.is_dir() and (run_dir / "model.tflite").is_file()
+    cooler = threading.Thread(target=cool_down)
+    cooler.start()
+    try:
+        raw = target.measure(deployed, fast_bench(threads=1))
+    finally:
+        cooler.join()
+        target.cleanup(deployed)
+    assert not run_dir.exists(), "per-run directory left on the device"
+    assert raw["runner"] == "benchmark_model" and raw["status"] == "ok"
+    s = raw["summary"]
+    assert s["count"] >= 5 and s["min_ms"] > 0 and s["p50_ms"] is not None and s["warmup_count"] >= 2
+    assert raw["load_ms"] > 0 and raw["first_inference_ms"] > 0 and raw["memory"]["peak_rss_bytes"] > 0
+    before = raw["device_state"]["before"]
+    assert before["android"]["model"] == "Pixel 7" and before["android"]["platform"] == "gs201"
+    assert before["battery_temp_c"] == pytest.approx(36.0) and before["thermal_status"] == 0
+    assert before["governors"]["cpu0"] == "sched_pixel" and before["cur_freq_khz"]["cpu7"] == 2348000
+    cool = raw["device_state"]["cooldown"]
+    assert cool["start_temp_c"] == pytest.approx(52.0) and cool["reached"] is True
+    assert cool["end_temp_c"] <= 45 and cool["waited_s"] >= 0.9 and cool["polls"] >= 2
+    _no_pwned(adb_env.sandbox)
+
+
+def test_app_runner_installs_and_reads_results(adb_env, tiny_tflite, tmp_path, fast_bench):
+    apk = tmp_path / "app-debug.apk"
+    with zipfile.ZipFile(apk, "w") as z:
+        z.writestr("AndroidManifest.xml", "fake")
+    target = resolve(f"adb:{adb_env.serial}", runner="app", apk=str(apk))
+    assert dict((n, ok) for n, ok, _ in target.doctor())["dev.edgebench.app"] is False
+    deployed = target.deploy(tiny_tflite, "tflite")
+    try:
+        raw = target.measure(deployed, fast_bench())
+    finally:
+        target.cleanup(deployed)
+    assert raw["runner"] == "android_app" and raw["status"] == "ok", raw.get("error")
+    assert len(raw["iterations_ms"]) >= 5 and raw["load_ms"] > 0
+    assert raw["device_state"]["before"]["android"]["sdk"] == "34"
+    files = adb_env.sandbox / "data/data/dev.edgebench.app/files"
+    assert not list(files.glob("edgebench_*.json")), "result file not removed"
+
+
+def test_quoting_reaches_the_device_shell_intact(adb_env):
+    target = resolve("adb:pixel")
+    literal = "a b;touch pwned'x$(touch pwned2)`touch pwned3`"
+    out = target.transport.run(["echo", literal], check=True)
+    assert out.stdout.strip() == literal
+    _no_pwned(adb_env.sandbox)
+
+
+def test_device_storage_full_is_a_deploy_error(adb_env, tiny_tflite, benchmark_binary):
+    (adb_env.sandbox / ".fake" / "quota_bytes").write_text("100\n")
+    target = resolve("adb:pixel", benchmark_binary=str(benchmark_binary))
+    with pytest.raises(TargetError) as err:
+        target.deploy(tiny_tflite, "tflite")
+    assert err.value.stage == "deploy" and "storage full" in str(err.value)
+    assert not list((adb_env.sandbox / "data/local/tmp/edgebench").iterdir())  # cleaned up after the failure
+
+
+def test_device_killed_mid_run(adb_env, tiny_tflite, benchmark_binary, fast_bench):
+    target = resolve("adb:pixel", benchmark_binary=str(benchmark_binary), backoff_s=0.5)
+    deployed = target.deploy(tiny_tflite, "tflite")
+    killer = threading.Timer(3.0, adb_env.kill_device)
+    killer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(EdgebenchError) as err:
+            target.measure(deployed, fast_bench(min_seconds=60.0, max_seconds=90.0, timeout_seconds=120.0))
+    finally:
+        killer.join()
+    assert err.value.stage in ("run", "timeout") and time.monotonic() - started < 100
+    assert "disconnected" in str(err.value) or "not connected" in str(err.value)
+    with pytest.warns(RuntimeWarning):
+        target.cleanup(deployed)  # the device is gone: say what was left behind, do not raise
+
+
+def test_cli_run_on_adb(adb_env, tiny_tflite, benchmark_binary, tmp_path):
+    from typer.testing import CliRunner
+
+    from edgebench.cli import app
+    from edgebench.cli import commands  # noqa: F401
+
+    run = next((c for c in app.registered_commands if c.name == "run"), None)
+    if run is None:
+        pytest.skip("`edgebench run` is not in this checkout yet")
+    dfile = tmp_path / "devices.toml"
+    dfile.write_text(f'[pixel]\nuri = "adb:{adb_env.serial}"\nbenchmark_binary = "{benchmark_binary}"\n')
+    db = tmp_path / "r.db"
+    result = CliRunner().invoke(app, ["--db", str(db), "run", str(tiny_tflite), "--target", "adb:pixel",
+                                      "--devices", str(dfile), "--runs", "5", "--warmup", "1",
+                                      "--min-seconds", "0", "--max-seconds", "5"])
+    assert result.exit_code == 0, result.output
+    from edgebench.results.store import Store
+
+    rows = Store(db).results()
+    assert rows and rows[-1].status.name == "OK"

@@ -1,0 +1,236 @@
+"""The projection: exact numbers on toy profiles, the calibration fit, the work split, and the
+rule that a projection never lands in a measured column."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from edgebench.profiles import calibration as C
+from edgebench.profiles import projection as J
+from edgebench.profiles.profiles import Cluster, Efficiency, Profile
+from edgebench.profiles.workload import Workload
+
+
+def toy(name: str = "toy", fp32: float = 10.0, bw: float = 1.0, overhead_us: float = 10.0, cores: int = 2,
+        tier: str = "mid") -> Profile:
+    """fp32 `fp32` GFLOPS and int8 4× per core, efficiencies 0.5 (depthwise 0.25), parallel efficiency 0.5."""
+    c = Cluster("Toy", cores, 1.0, True, fp32, 0.0, 4 * fp32, "sdot", "test")
+    e = Efficiency(0.5, 0.25, 0.5, 0.5, overhead_us, 0.5, "test")
+    return Profile(name, tier, "toy", "", (c,), bw, "test", e)
+
+
+WORK = Workload(dense_macs=1e6, depthwise_macs=1e6, matmul_macs=0.0, elementwise_bytes=1e6, ops=10, macs=2e6)
+
+
+def test_predict_exact_numbers_one_thread():
+    b = J.predict(toy(), WORK, "fp32", 1)
+    # dense 2e6 ops / (10e9 × 0.5) = 0.4 ms; depthwise at 0.25 → 0.8 ms; 1 MB / (1 GB/s × 0.5) = 2 ms;
+    # 10 ops × 10 µs = 0.1 ms
+    assert (b.dense, b.depthwise, b.matmul, b.elementwise, b.ops) == pytest.approx((0.4, 0.8, 0.0, 2.0, 0.1))
+    assert b.total == pytest.approx(3.3)
+
+
+def test_predict_threads_and_precision():
+    b = J.predict(toy(), WORK, "fp32", 2)  # second core adds 0.5 of its peak: speed-up 1.5
+    assert (b.dense, b.depthwise, b.elementwise, b.ops) == pytest.approx((0.4 / 1.5, 0.8 / 1.5, 2.0 / 1.5, 0.1))
+    assert J.predict(toy(), WORK, "fp32", 8).total == pytest.approx(b.total)  # only 2 big cores exist
+    i8 = J.predict(toy(), WORK, "int8", 1)  # 4× peak, 1 byte per element instead of 4
+    assert (i8.dense, i8.depthwise, i8.elementwise) == pytest.approx((0.1, 0.2, 0.5))
+    f16 = J.predict(toy(), WORK, "fp16", 1)  # no fp16 arithmetic: fp32 compute, half the bytes
+    assert (f16.dense, f16.elementwise) == pytest.approx((0.4, 1.0))
+
+
+def test_calibration_corrections_apply_per_class():
+    cal = J.Calibration(params={"depthwise": math.log(2), "ops": math.log(3), "parallel": math.log(2)})
+    b = J.predict(toy(), WORK, "fp32", 2, cal)
+    # parallel efficiency 0.5 × 2 = 1.0 → speed-up 2; depthwise time doubled; overhead tripled
+    assert (b.dense, b.depthwise, b.elementwise, b.ops) == pytest.approx((0.2, 0.8, 1.0, 0.3))
+
+
+def test_project_corrects_for_the_models_own_efficiency():
+    host = toy("host", fp32=20.0, bw=2.0, overhead_us=5.0, tier="host")
+    device = toy("dev")
+    host_pred = 0.2 + 0.4 + 1.0 + 0.05  # the toy work on the host profile, 1 thread
+    measured = 2 * host_pred  # the model runs at half the speed the host profile predicts
+    cal = J.Calibration(params={"fp32": math.log(1.1)}, residual_low=math.log(0.8), residual_high=math.log(1.25))
+    e = J.project(WORK, measured, "fp32", host, 1, device, "1-big", cal)
+    assert e.model_efficiency == pytest.approx(2.0)
+    assert e.point_ms == pytest.approx(2.0 * 3.3 * 1.1)
+    assert (e.low_ms, e.high_ms) == pytest.approx((e.point_ms * 0.8, e.point_ms * 1.25))
+    assert e.n_threads == 1 and e.threads == "1-big"
+    all_big = J.project(WORK, measured, "fp32", host, 1, device, "all-big", cal)
+    assert all_big.n_threads == 2 and all_big.point_ms == pytest.approx(2.0 * (1.2 / 1.5 + 2.0 / 1.5 + 0.1) * 1.1)
+    pytorch = J.project(WORK, measured, "fp32", host, 1, device, "1-big",
+                        replace(cal, params=cal.params | {"runtime:pytorch": math.log(2)}), runtime="pytorch")
+    assert pytorch.point_ms == pytest.approx(2 * e.point_ms)
+
+
+def _rows(device: Profile, host: Profile, factor: dict[str, float]) -> list[C.CalRow]:
+    """Rows whose 'published' latency is the uncalibrated projection × a known factor per precision."""
+    rows = []
+    for k, (prec, thr) in enumerate([("fp32", 1), ("fp32", 2), ("int8", 1), ("int8", 2), ("fp32", 1)]):
+        w = replace(WORK, dense_macs=1e6 * (k + 1), ops=10 + 5 * k)
+        r = C.CalRow("m", 224, prec, device.name, thr, None, 1.0, "test", host_ms=3.0 + k, host_threads=1, work=w)
+        clean = C.project_row(r, {device.name: device}, host, J.UNCALIBRATED)
+        rows.append(replace(r, published_ms=clean * factor[prec]))
+    return rows
+
+
+def test_fit_recovers_known_offsets_in_log_space():
+    host, device = toy("host", fp32=20.0, tier="host"), toy("dev")
+    rows = _rows(device, host, {"fp32": 1.5, "int8": 0.5})
+    cal = C.fit(rows, {"dev": device}, host, names=("fp32", "int8", "runtime:pytorch"), ridge=0.0)
+    assert cal.params == pytest.approx({"fp32": math.log(1.5), "int8": math.log(0.5)}, abs=1e-5)
+    assert "runtime:pytorch" not in cal.params  # no row exercises it: not fitted
+    assert cal.residual_low == pytest.approx(0.0, abs=1e-5) and cal.residual_high == pytest.approx(0.0, abs=1e-5)
+    # the ridge pulls towards the priors (0): a weaker fit, not a different sign
+    shrunk = C.fit(rows, {"dev": device}, host, names=("fp32",), ridge=1.0)
+    assert 0 < shrunk.params["fp32"] < math.log(1.5)
+
+
+def test_leave_one_out_and_summary_exact():
+    host, device = toy("host", fp32=20.0, tier="host"), toy("dev")
+    rows = _rows(device, host, {"fp32": 1.5, "int8": 1.5})
+    held = C.leave_one_out(rows, {"dev": device}, host, names=("fp32", "int8"), ridge=0.0)
+    assert [h.ratio for h in held] == pytest.approx([1.0] * len(rows), abs=1e-5)
+    s = C.summary(held)
+    assert s["within"] == 1.0 and s["spearman"] == pytest.approx(1.0) and s["rows"] == 5
+    fake = [C.HeldOut(replace(rows[0], published_ms=p), q) for p, q in [(10, 12), (20, 30), (40, 35), (80, 20)]]
+    s = C.summary(fake)
+    assert s["within"] == 0.5  # 12/10 and 35/40 are within ±30 %; 30/20 and 20/80 are not
+    assert s["spearman"] == pytest.approx(0.4)  # ranks (1,3,4,2) vs (1,2,3,4): 1 − 6·6/(4·15)
+    assert s["median_abs_error"] == pytest.approx((0.2 + 0.5) / 2)
+    assert "interval_coverage" not in s
+    banded = [replace(h, low_ms=h.projected_ms * 0.7, high_ms=h.projected_ms * 1.3) for h in fake]
+    assert C.summary(banded)["interval_coverage"] == 0.5  # 10 in [8.4, 15.6], 40 in [24.5, 45.5]
+
+
+def test_work_split_of_the_tiny_cnn_is_exact(tiny_cnn):
+    import torch
+
+    from edgebench.profiles.workload import from_module
+
+    w = from_module(tiny_cnn, torch.randn(1, 3, 32, 32))
+    # 3→8 3×3 conv: 8·32·32·27 = 221184; 8→16 1×1: 16·32·32·8 = 131072; depthwise 8·32·32·9
+    assert (w.dense_macs, w.depthwise_macs, w.matmul_macs) == (352256.0, 73728.0, 160.0)
+    # BN and ReLU fuse into the conv; the pool reads 16·32·32 fp32 and writes 16
+    assert w.elementwise_bytes == 4 * (16 * 32 * 32 + 16)
+    assert w.ops == 5 and w.macs == w.total_macs
+    assert Workload.from_dict(w.to_dict()) == w
+
+
+def test_shipped_calibration_is_the_fit_of_its_own_rows():
+    """Profiles or projection code changed without re-running the calibration → this fails."""
+    from edgebench.profiles.profiles import load_profiles
+
+    rows = C.load_rows()
+    assert len(rows) >= 25
+    shipped = J.load_calibration()
+    profiles = load_profiles()
+    data = __import__("json").loads(J.CALIBRATION_FILE.read_text())
+    refit = C.fit(rows, profiles, profiles[data["host_profile"]])
+    assert refit.params == pytest.approx(shipped.params, abs=1e-3)
+    assert shipped.residual_low < 0 < shipped.residual_high
+
+
+def _stored_run(db, tiny_zoo_entry):
+    from edgebench.results import ArtifactInfo, LatencyStats, RunResult, Status, Store
+
+    lat = LatencyStats(n=50, mean_ms=2.1, std_ms=0.1, min_ms=1.9, p50_ms=2.0, p90_ms=2.3, p99_ms=2.5, max_ms=2.6,
+                       iqr_ms=0.1, cv=0.05, median_ci_low_ms=1.95, median_ci_high_ms=2.05, outliers=0)
+    manifest = {"source": {"kind": "zoo", "name": "tiny_cnn"}, "model": "tiny_cnn",
+                "input_spec": {"shape": [1, 3, 32, 32]}, "macs": 426144}
+    run = RunResult(model="tiny_cnn", format="tflite", variant="fp32", target="local", status=Status.OK,
+                    artifact=ArtifactInfo(path="x.tflite", format="tflite", variant="fp32", macs=426144,
+                                          manifest=manifest),
+                    latency=lat, spec={"bench": {"threads": 1}},
+                    environment={"host": {"cpu_model": "AMD EPYC", "arch": "x86_64", "cores": 2}})
+    with Store(db) as store:
+        store.add(run)
+    return run
+
+
+def test_projections_are_their_own_rows_never_in_measured_columns(db, tiny_zoo_entry):
+    from edgebench.profiles.profiles import load_profiles
+    from edgebench.results import Store, load, load_projections
+
+    run = _stored_run(db, tiny_zoo_entry)
+    profiles = load_profiles()
+    projections = J.project_run(run, [profiles["pi4"], profiles["low"]], all_profiles=profiles)
+    assert [(p.profile, p.threads) for p in projections] == [
+        ("pi4", "1-big"), ("pi4", "all-big"), ("low", "1-big"), ("low", "all-big")]
+    assert all(p.run_id == run.run_id and p.method == J.METHOD and p.low_ms < p.point_ms < p.high_ms
+               for p in projections)
+    assert projections[0].details["host_profile"] == "host-epyc-zen3"
+    with Store(db) as store:
+        for p in projections:
+            store.add(p)
+        assert len(store.results()) == 1 and len(store.projections(run.run_id)) == 4
+    table = load(db)
+    assert len(table) == 1
+    assert table.loc[0, "latency.p50_ms"] == 2.0  # the measured number, untouched
+    projected = {p.point_ms for p in projections} | {p.low_ms for p in projections} | {p.high_ms for p in projections}
+    for col in table.columns:
+        assert "proj" not in col.lower()
+        assert not any(v in projected for v in table[col].tolist() if isinstance(v, float)), col
+    assert set(load_projections(db)["run_id"]) == {run.run_id}
+
+
+def test_projected_columns_are_labelled_and_leave_measured_keys_alone(db, tiny_zoo_entry):
+    from edgebench.profiles.profiles import load_profiles
+
+    run = _stored_run(db, tiny_zoo_entry)
+    profiles = load_profiles()
+    projections = J.project_run(run, [profiles["pi5"]], threads=("all-big",), all_profiles=profiles)
+    rows = [{"run_id": run.run_id, "p50_ms": 2.0}, {"run_id": "other", "p50_ms": 5.0}]
+    cols = J.projected_columns(rows, projections)
+    assert cols == [("proj:pi5:all-big", f"pi5 all-big ms — projected ({J.METHOD})")]
+    assert rows[0]["p50_ms"] == 2.0 and rows[0]["proj:pi5:all-big:point_ms"] == projections[0].point_ms
+    assert rows[1]["proj:pi5:all-big:point_ms"] is None
+    headers, cells = J.projection_table([run], projections)
+    assert headers[3] == "measured here p50 ms" and cells[0][3] == "2"  # the measured number, as measured
+    assert [h for h in headers if "ms" in h or "interval" in h][1:] == ["projected ms", "projected 80 % interval"]
+    assert cells[0][7] == f"{projections[0].point_ms:.3g}" and cells[0][9] == J.METHOD
+
+
+def test_noisy_host_measurement_is_flagged(db, tiny_zoo_entry):
+    run = _stored_run(db, tiny_zoo_entry)
+    assert J.host_noise_warning(run) is None
+    noisy = replace(run, latency=replace(run.latency, cv=0.5, min_ms=0.7))
+    assert "noisy (cv 0.50" in J.host_noise_warning(noisy)
+
+
+def test_project_run_refuses_what_it_cannot_project(db, tiny_zoo_entry):
+    from edgebench.errors import UnsupportedError
+    from edgebench.profiles.profiles import load_profiles
+    from edgebench.results import Status
+
+    run = _stored_run(db, tiny_zoo_entry)
+    profiles = load_profiles()
+    with pytest.raises(UnsupportedError, match="not a successful measurement"):
+        J.project_run(replace(run, status=Status.RUN_FAILED), [profiles["pi4"]], all_profiles=profiles)
+    with pytest.raises(UnsupportedError, match="not on this desktop"):
+        J.project_run(replace(run, target="ssh:pi@pi4"), [profiles["pi4"]], all_profiles=profiles)
+
+
+def test_cli_project_stores_rows_and_prints_projected_table(db, tiny_zoo_entry, capsys):
+    from edgebench.cli import main
+    from edgebench.results import Store
+
+    run = _stored_run(db, tiny_zoo_entry)
+    with pytest.raises(SystemExit) as ex:
+        main(["--db", str(db), "project", "--run", run.run_id[:20], "--tiers", "pi4,high"])
+    assert ex.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert "projected" in out and "tiny_cnn" in out
+    with Store(db) as store:
+        assert {(p.profile, p.threads) for p in store.projections(run.run_id)} == {
+            ("pi4", "1-big"), ("pi4", "all-big"), ("high", "1-big"), ("high", "all-big")}
+    with pytest.raises(SystemExit) as ex:
+        main(["--db", str(db), "project", "--run", run.run_id, "--tiers", "pi9"])
+    assert ex.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pi9" in err
