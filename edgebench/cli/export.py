@@ -1,3 +1,150 @@
-"""Commands of the export group (added as their issues land)."""
+"""``edgebench export``: flags → ModelSpec + ExportSpec (+ variants) → :func:`edgebench.exporters.export`."""
 
-from edgebench.cli import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from edgebench.cli import app, console, err_console, state
+from edgebench.errors import ConfigError
+
+
+def _variant(fp16: bool, int8: bool, dynamic: bool, prune: Optional[float], structured: bool,
+             binarize: bool, binarize_activations: bool):
+    from edgebench.spec import Variant
+
+    chosen = [name for name, on in (("--fp16", fp16), ("--int8", int8), ("--prune", prune is not None),
+                                    ("--binarize", binarize)) if on]
+    if len(chosen) > 1:
+        raise ConfigError(f"{' and '.join(chosen)} cannot be combined", hint="pick one variant, or --all")
+    if dynamic and not int8:
+        raise ConfigError("--dynamic needs --int8", hint="edgebench export --int8 --dynamic")
+    if structured and prune is None:
+        raise ConfigError("--structured needs --prune AMOUNT", hint="e.g. --prune 0.5 --structured")
+    if binarize_activations and not binarize:
+        raise ConfigError("--binarize-activations needs --binarize")
+    if prune is not None:
+        return Variant("fp32", transform="prune_structured" if structured else "prune", amount=prune)
+    if binarize:
+        return Variant("fp32", transform="binarize", binarize_activations=binarize_activations)
+    if int8:
+        return Variant("int8", int8_mode="dynamic" if dynamic else "static")
+    return Variant("fp16" if fp16 else "fp32")
+
+
+def _fmt_bytes(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _table(results: list) -> Table:
+    table = Table(title="edgebench export (parity against the eager model)")
+    for col in ("model", "format", "variant", "status", "size", "SQNR dB", "top-1 agree", "max-abs", "path / reason"):
+        table.add_column(col, justify="right" if col in ("size", "SQNR dB", "top-1 agree", "max-abs") else "left",
+                         overflow="fold")
+    colours = {"OK": "green", "UNSUPPORTED": "yellow", "PARITY_FAILED": "red"}
+    for r in results:
+        eager = (r.parity or {}).get("vs_eager") or {}
+        sqnr = eager.get("sqnr_db")
+        top1 = eager.get("top1_agreement")
+        max_abs = eager.get("max_abs")
+        where = r.artifact.path if r.artifact else ""
+        if r.error is not None:
+            where = f"{where}  {r.error.message}" if where else r.error.message
+        elif r.artifact is not None and not r.parity.get("vs_eager"):
+            where += "  (not runnable here: checked structurally)"
+        status = r.status.value
+        table.add_row(r.model, r.format, r.variant, f"[{colours.get(status, 'red')}]{status}[/]",
+                      _fmt_bytes(r.artifact.size_bytes if r.artifact else None),
+                      "" if sqnr is None else f"{sqnr:.1f}", "" if top1 is None else f"{top1:.0%}",
+                      "" if max_abs is None else f"{max_abs:.2e}", where)
+    return table
+
+
+@app.command("export")
+def export_cmd(
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Zoo model name (default mobilenet_v3_small)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A checkpoint file (state_dict needs --arch)."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="Zoo architecture of a state_dict checkpoint."),
+    formats: List[str] = typer.Option([], "--format", "-f", help="torchscript, onnx, tflite, coreml (repeatable)."),
+    fp16: bool = typer.Option(False, "--fp16", help="Half-precision weights / compute."),
+    int8: bool = typer.Option(False, "--int8", help="int8, calibrated (static) unless --dynamic."),
+    dynamic: bool = typer.Option(False, "--dynamic", help="With --int8: int8 weights, activations quantised at run time."),
+    calibration: Optional[Path] = typer.Option(None, "--calibration", help="Folder of calibration images."),
+    calibration_samples: int = typer.Option(32, "--calibration-samples", help="Calibration inputs to use."),
+    prune: Optional[float] = typer.Option(None, "--prune", help="Prune this fraction of Conv/Linear weights (0..1)."),
+    structured: bool = typer.Option(False, "--structured", help="With --prune: remove whole channels."),
+    binarize: bool = typer.Option(False, "--binarize", help="Binarize Conv/Linear weights (first/last kept)."),
+    binarize_activations: bool = typer.Option(False, "--binarize-activations", help="With --binarize: sign() activations too."),
+    all_: bool = typer.Option(False, "--all", help="Every format × fp32, fp16, int8, int8-dynamic, pruned, pruned "
+                                                   "structured, binarized."),
+    out: Path = typer.Option(Path("artifacts"), "--out", "-o", help="Output directory."),
+    opset: int = typer.Option(18, "--opset", help="ONNX opset."),
+    mobile: bool = typer.Option(False, "--mobile", help="TorchScript: optimize_for_mobile + lite-interpreter .ptl."),
+    ort_optimize: bool = typer.Option(False, "--ort-optimize", help="ONNX fp32: save onnxruntime's optimised graph."),
+    parity_samples: int = typer.Option(8, "--parity-samples", help="Inputs the parity check runs on."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel export processes (format × variant groups)."),
+    trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow a pickled nn.Module checkpoint "
+                                                                            "(runs its code: only for files you trust)."),
+    num_classes: Optional[int] = typer.Option(None, "--num-classes", help="Classifier outputs (checkpoints / zoo)."),
+) -> None:
+    """Export a model to one or more formats; every artifact is parity-checked against eager PyTorch
+    and gets a manifest beside it. Prints a parity table; rows also go to the results database."""
+    from edgebench.exporters import export, registry
+    from edgebench.exporters.pipeline import MATRIX_VARIANTS
+    from edgebench.results import Store, Status
+    from edgebench.spec import ExportSpec, ModelSpec
+
+    if model is not None and checkpoint is not None:
+        raise ConfigError("--model and --checkpoint cannot be combined", hint="a checkpoint names its --arch")
+    if arch is not None and checkpoint is None:
+        raise ConfigError("--arch needs --checkpoint", hint="for a zoo model use --model NAME")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs} must be at least 1")
+    variant = _variant(fp16, int8, dynamic, prune, structured, binarize, binarize_activations)
+    if all_ and variant.label != "fp32":
+        raise ConfigError("--all already includes every variant", hint="drop --fp16/--int8/--prune/--binarize")
+    if calibration is not None and not (all_ or (int8 and not dynamic)):
+        raise ConfigError("--calibration only applies to static int8", hint="add --int8 (without --dynamic)")
+    if not formats and not all_:
+        raise ConfigError("no --format given", hint=f"--format one of {', '.join(registry.names())}, or --all")
+    model_spec = (ModelSpec(name=None, checkpoint=checkpoint, arch=arch, num_classes=num_classes,
+                            trust_checkpoint=trust_checkpoint) if checkpoint is not None
+                  else ModelSpec(name=model or "mobilenet_v3_small", num_classes=num_classes))
+    export_spec = ExportSpec(formats=tuple(dict.fromkeys(formats)) or tuple(registry.names()), variant=variant,
+                             calibration_dir=calibration, calibration_samples=calibration_samples,
+                             parity_samples=parity_samples, out_dir=out, opset=opset, mobile=mobile,
+                             ort_optimize=ort_optimize)
+
+    def progress(row) -> None:
+        # live progress for a person watching; scripts get the table (and one error line) only
+        if err_console.is_terminal and row.status != Status.LOAD_FAILED:
+            err_console.print(f"  {row.format} {row.variant}: {row.status.value}", highlight=False)
+
+    with Store(state.db) as store:
+        results = export(model_spec, export_spec, store=store, variants=MATRIX_VARIANTS if all_ else None,
+                         workers=jobs, on_result=progress)
+    loads = [r for r in results if r.status == Status.LOAD_FAILED]
+    if loads and len(loads) == len(results):
+        e = loads[0].error
+        raise ConfigError(e.message, hint=e.hint, stage=e.stage)
+    out_console = console
+    if not console.is_terminal:  # captured or piped: keep the paths readable
+        from rich.console import Console
+
+        out_console = Console(width=max(console.width, 200))
+    out_console.print(_table(results))
+    for r in results:
+        for w in r.warnings:
+            if not w.startswith("not run here"):  # the table already says so
+                out_console.print(f"[yellow]warning[/] {r.format} {r.variant}: {w}", highlight=False)
+    if any(r.status in (Status.EXPORT_FAILED, Status.PARITY_FAILED) for r in results):
+        raise typer.Exit(1)

@@ -1,3 +1,255 @@
-"""Commands of the run group (added as their issues land)."""
+"""``edgebench run``, ``edgebench sweep`` and ``edgebench compare``: measure and tabulate.
 
-from edgebench.cli import app  # noqa: F401
+The output format option is ``--output/-o`` (table | markdown | csv | json); ``compare`` also
+takes it as ``--format`` (its filter by artifact format is ``--artifact-format``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from edgebench.cli import app, console, err_console, state
+from edgebench.errors import ConfigError
+
+OUTPUT_HELP = "Output: table, markdown, csv or json."
+_FAILED = ("LOAD_FAILED", "EXPORT_FAILED", "DEPLOY_FAILED", "RUN_FAILED", "TIMEOUT", "INTERRUPTED")
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise ConfigError(f"--input-shape {text!r} is not a list of integers", hint="e.g. --input-shape 1,3,224,224") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise ConfigError(f"--input-shape {text!r} needs positive dims", hint="e.g. --input-shape 1,3,224,224")
+    return dims
+
+
+def _print(rows: list[dict], output: str, title: str | None = None, projected: list = ()) -> None:
+    from edgebench.results.render import OUTPUTS, render, rich_table
+
+    if output not in OUTPUTS:
+        raise ConfigError(f"unknown --output {output!r}", hint=f"one of {', '.join(OUTPUTS)}")
+    if output == "table":
+        out = console
+        if not console.is_terminal:  # piped or captured: don't squeeze 13 columns into 80 characters
+            from rich.console import Console
+
+            out = Console(width=max(console.width, 200))
+        out.print(rich_table(rows, title=title, projected=projected))
+    else:
+        typer.echo(render(rows, output, projected=projected), nl=False)
+
+
+def _report_failures(results: list) -> None:
+    """One stderr line per failed cell, then exit 2 (unsupported cells are rows, not failures)."""
+    failed = [r for r in results if r.status.value in _FAILED]
+    for r in failed:
+        e = r.error
+        line = f"{r.model} {r.format} {r.variant} @ {r.target}: {e.stage}: {e.message}" if e else r.status.value
+        if e and e.hint:
+            line += f" — {e.hint}"
+        err_console.print(f"[bold red]error[/] {' '.join(line.split())}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command("run")
+def run_cmd(
+    artifacts: List[Path] = typer.Argument(..., help="Artifact files (.pt .ptl .onnx .tflite .mlpackage) or "
+                                                     "directories of them."),
+    target: str = typer.Option("local", "--target", "-t", help="local, ssh:user@host[:port], adb:SERIAL or an alias."),
+    devices: Optional[Path] = typer.Option(None, "--devices", help="Devices file with target aliases."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Runtime threads (default: the runtime's)."),
+    warmup: int = typer.Option(10, "--warmup", min=0, help="Warm-up runs (at least)."),
+    warmup_seconds: float = typer.Option(1.0, "--warmup-seconds", min=0, help="Warm-up seconds (at least)."),
+    runs: int = typer.Option(50, "--runs", min=1, help="Timed runs (at least)."),
+    min_seconds: float = typer.Option(3.0, "--min-seconds", min=0, help="Timed seconds (at least)."),
+    max_seconds: float = typer.Option(60.0, "--max-seconds", min=0.001, help="Cap on warm-up and on timing."),
+    timeout: float = typer.Option(600.0, "--timeout", min=1, help="Kill a runner after this many seconds."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="e.g. 1,3,224,224 (dynamic or "
+                                                                          "unknown dims; TorchScript files)."),
+    include_io: bool = typer.Option(False, "--include-io", help="Time pre- and post-processing too."),
+    dataset: Optional[Path] = typer.Option(None, "--dataset", help="Image folder, one sub-folder per class "
+                                                                   "(accuracy) or flat (agreement with eager)."),
+    output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
+    accept_new_host_key: bool = typer.Option(False, "--accept-new-host-key",
+                                             help="ssh: trust a host key seen for the first time "
+                                                  "(StrictHostKeyChecking=accept-new)."),
+    benchmark_binary: Optional[Path] = typer.Option(None, "--benchmark-binary",
+                                                    help="adb: LiteRT benchmark_model binary for android_arm64."),
+    android_runner: Optional[str] = typer.Option(None, "--android-runner",
+                                                 help="adb: benchmark_model (default) or app (android_app)."),
+    apk: Optional[Path] = typer.Option(None, "--apk", help="adb --android-runner app: APK to install if missing."),
+    cooldown_temp: Optional[float] = typer.Option(None, "--cooldown-temp",
+                                                  help="adb/ssh: wait until the device is below this °C."),
+) -> None:
+    """Measure artifacts on a target: latency statistics, memory, size and (with --dataset) accuracy.
+    Every result goes to the results database as soon as it exists."""
+    from edgebench.harness.artifacts import discover
+    from edgebench.harness.measure import measure_artifact
+    from edgebench.results import Store
+    from edgebench.results.compare import compare_rows
+    from edgebench.spec import BenchSpec
+    from edgebench.targets import resolve
+
+    bench = BenchSpec(warmup_runs=warmup, warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds,
+                      max_seconds=max_seconds, threads=threads, include_io=include_io,
+                      input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout)
+    found = discover(artifacts)
+    if android_runner not in (None, "benchmark_model", "app"):
+        raise ConfigError(f"unknown --android-runner {android_runner!r}", hint="benchmark_model or app")
+    options = {"devices_file": devices, "accept_new_host_key": accept_new_host_key or None,
+               "benchmark_binary": benchmark_binary, "runner": android_runner, "apk": apk,
+               "cooldown_temp_c": cooldown_temp}
+    # unset flags stay out, so a devices-file entry's own options apply
+    tgt = resolve(target, **{k: v for k, v in options.items() if v is not None})
+    results = []
+    try:
+        with Store(state.db) as store:
+            for art in found:
+                # a plain line, not a spinner: no refresh thread competing with the measurement
+                err_console.print(f"measuring {art.path} on {target} …", highlight=False)
+                results.append(measure_artifact(art, tgt, bench, store=store))
+    except KeyboardInterrupt:
+        _interrupted()
+        raise
+    _print(compare_rows(results, latest=False), output)
+    _warn(results)
+    _report_failures(results)
+
+
+def _interrupted() -> None:
+    # typer turns KeyboardInterrupt into a silent exit 130: say what survived before it does
+    err_console.print(f"interrupted: every result finished so far is in {state.db}; re-run the same command "
+                      "to resume", highlight=False)
+
+
+def _warn(results: list) -> None:
+    for r in results:
+        for w in r.warnings:
+            err_console.print(f"[yellow]warning[/] {r.model} {r.format} {r.variant}: {w}", highlight=False,
+                              soft_wrap=True)
+
+
+class _Progress:
+    """Sweep listener drawing a rich progress bar (refreshed on events only: no thread polling
+    while a measurement runs)."""
+
+    def __init__(self) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                 console=err_console, auto_refresh=False, transient=False)
+        self.task = None
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def _say(self, text: str) -> None:
+        self.progress.update(self.task, description=text)
+        self.progress.refresh()
+
+    def started(self, total: int, done: int) -> None:
+        self.task = self.progress.add_task("sweep", total=total)
+        if done:
+            self.progress.console.print(f"resuming: {done} of {total} cells already in {state.db}")
+        self.progress.refresh()
+
+    def exporting(self, model, variant, formats) -> None:
+        self._say(f"export {model.label} {variant.label} → {', '.join(formats)}")
+
+    def measuring(self, cell) -> None:
+        self._say(f"measure {cell.label}")
+
+    def finished(self, cell, result, skipped: bool) -> None:
+        if not skipped:
+            p50 = f" p50 {result.latency.p50_ms:.3g} ms" if result.latency and result.latency.p50_ms else ""
+            self.progress.console.print(f"{result.status.value:>13} {cell.label}{p50}", highlight=False)
+        self.progress.advance(self.task)
+        self.progress.refresh()
+
+
+@app.command("sweep")
+def sweep_cmd(
+    file: Path = typer.Argument(..., help="Sweep file (TOML): models, formats, variants, targets, [bench]."),
+    devices: Optional[Path] = typer.Option(None, "--devices", help="Devices file with target aliases and options."),
+    force: bool = typer.Option(False, "--force", help="Re-run cells already in the results database."),
+    output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
+) -> None:
+    """Export and measure models × formats × variants × targets. Cells already in the database are
+    skipped, so an interrupted sweep resumes where it stopped; prints the compare table."""
+    from edgebench.harness.sweep import run_sweep
+    from edgebench.results import Store
+    from edgebench.results.compare import compare_rows
+    from edgebench.spec import SweepSpec
+
+    spec = SweepSpec.from_toml(file)
+    try:
+        with Store(state.db) as store, _Progress() as progress:
+            results = run_sweep(spec, store=store, force=force, listener=progress, devices_file=devices)
+    except KeyboardInterrupt:
+        _interrupted()
+        raise
+    _print(compare_rows(results, latest=False), output, title=f"{file} ({state.db})")
+    _report_failures(results)
+
+
+@app.command("compare")
+def compare_cmd(
+    model: Optional[str] = typer.Option(None, "--model", help="Only this model."),
+    artifact_format: Optional[str] = typer.Option(None, "--artifact-format",
+                                                  help="Only this artifact format (onnx, tflite …)."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="Only this variant (fp32, int8 …)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Only this target."),
+    every: bool = typer.Option(False, "--all", help="Every stored run, not just the latest per cell."),
+    project: bool = typer.Option(False, "--project", help="Add projected latency columns for device tiers "
+                                                          "(labelled as projected, with the method)."),
+    tiers: str = typer.Option("low,mid,high", "--tiers", help="Profiles for --project."),
+    output: str = typer.Option("table", "--format", "--output", "-o", help=OUTPUT_HELP),
+) -> None:
+    """The results table: size, params, MACs, parity/accuracy, p50 [95% CI], p90, peak memory and
+    speed-up against the fp32 artifact of the same model, format and target."""
+    from edgebench.results import Store
+    from edgebench.results.compare import compare_rows
+
+    if not Path(state.db).exists():
+        raise ConfigError(f"no results database at {state.db}", hint="run `edgebench run` or `edgebench sweep` first")
+    with Store(state.db) as store:
+        rows = compare_rows(store.results(kind="run"), model=model, fmt=artifact_format, variant=variant,
+                            target=target, latest=not every)
+        projected = _project_rows(rows, store, tiers) if project else []
+    _print(rows, output, projected=projected)
+
+
+def _project_rows(rows: list[dict], store, tiers: str) -> list:
+    """Projections of the rows' local OK runs onto ``tiers`` (stored ones reused, missing ones made and
+    stored), added to the rows under their own keys; returns the projected columns."""
+    from edgebench.profiles.profiles import load_profiles, select
+    from edgebench.profiles.projection import project_run, projected_columns
+
+    everything = load_profiles()
+    chosen = {p.name: p for p in select(everything, tiers.split(","))}
+    projections = []
+    for row in rows:
+        if row["status"] != "OK" or not str(row["target"]).startswith("local"):
+            continue
+        have = {(p.profile, p.threads): p for p in store.projections(row["run_id"])}
+        for p in project_run(store.get(row["run_id"]), {k: v for k, v in chosen.items()
+                                                         if not all((k, t) in have for t in ("1-big", "all-big"))},
+                             all_profiles=everything):
+            store.add(p)
+            have[(p.profile, p.threads)] = p
+        projections += [p for p in have.values() if p.profile in chosen]
+    return projected_columns(rows, projections)

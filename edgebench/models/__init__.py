@@ -39,12 +39,57 @@ def load(spec: ModelSpec) -> LoadedModel:
                   "arch": spec.arch}
     else:
         e = entry(spec.name or "mobilenet_v3_small", spec.num_classes)
-        module = e.build(e.input_spec.num_classes or 1000)
+        module, weights = build_zoo_model(e)
         input_spec = e.input_spec
-        source = {"kind": "zoo", "name": e.name, "library": e.source, "weights": "random-init"}
+        source = {"kind": "zoo", "name": e.name, "library": e.source, "weights": weights}
     if spec.input_shape:
         input_spec = replace(input_spec, shape=tuple(spec.input_shape))
     return LoadedModel(as_eval(module), input_spec, spec.label, source)
+
+
+ZOO_SEED = 0
+BN_INIT_IMAGES = 8
+
+
+def build_zoo_model(e: ZooEntry) -> tuple[Any, str]:
+    """Build a zoo model reproducibly: the same random weights in every process (seed 0), and
+    BatchNorm statistics taken from real photos.
+
+    Random-initialised MobileNets / EfficientNets leave BatchNorm at mean 0 / var 1, so activations
+    shrink layer after layer (torchvision's MobileNetV3-Small gives logits of ~1e-9): int8
+    calibration, parity and even fp32 timing (denormals) stop meaning anything. One forward pass
+    in BatchNorm-train mode over a few scikit-image photos sets each BatchNorm's statistics to what
+    it really sees, so activations keep a realistic scale. Returns (module, how the weights were made).
+    """
+    import torch
+
+    from edgebench.models.images import photo_inputs
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ZOO_SEED)
+        module = e.build(e.input_spec.num_classes or 1000)
+    module = as_eval(module)
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    photos = photo_inputs(e.input_spec, BN_INIT_IMAGES) if norms else []
+    if not photos:
+        return module, f"random-init (seed {ZOO_SEED})"
+    # eval-mode forward with a pre-hook per BatchNorm that sets its statistics from its own input:
+    # what a train-mode pass would store, at eval-mode speed (train-mode BN is ~20× slower on CPU)
+    def set_stats(bn, args):
+        x = args[0]
+        dims = [d for d in range(x.dim()) if d != 1]
+        bn.running_mean.copy_(x.mean(dims))
+        bn.running_var.copy_(x.var(dims, unbiased=False))
+
+    hooks = [bn.register_forward_pre_hook(set_stats) for bn in norms]
+    try:
+        with torch.no_grad():
+            module(torch.cat(photos))
+    finally:
+        for h in hooks:
+            h.remove()
+    return module, (f"random-init (seed {ZOO_SEED}), BatchNorm statistics from {len(photos)} "
+                    "scikit-image photos")
 
 
 def as_eval(module: Any) -> Any:

@@ -29,9 +29,16 @@ zoo: Registry[ZooEntry] = Registry("model")
 
 def _tv(name: str, macs: float | None, params: float | None, desc: str) -> None:
     def build(num_classes: int):
+        import torch
         import torchvision
 
-        return getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
+        model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
+        head = getattr(getattr(model, "heads", None), "head", None)
+        if head is not None and not head.weight.any():
+            # torchvision zero-initialises ViT's head (for fine-tuning): all-zero logits would make
+            # parity and int8 calibration meaningless, so draw it like the other classifiers' heads
+            torch.nn.init.normal_(head.weight, std=0.01)
+        return model
 
     zoo.add(name, ZooEntry(name, build, InputSpec(), desc, "torchvision", macs, params))
 

@@ -1,0 +1,180 @@
+"""ONNX exporter: ``torch.onnx.export(dynamo=True)`` into one self-contained file.
+
+- fp32: the shared ``torch.export`` program translated at the requested opset (default 18);
+  weights inlined (no external-data side file). ``ort_optimize`` saves onnxruntime's basic-level
+  optimised graph instead (constant folding, redundant-node removal: still portable ONNX).
+- fp16: onnxconverter-common ``convert_float_to_float16`` with float32 inputs/outputs kept, so
+  callers feed the same tensors.
+- int8-dynamic: onnxruntime ``quantize_dynamic`` (int8 weights, activations quantised at run time).
+- int8 (static): onnxruntime ``quantize_static``, QDQ format, per-channel int8 weights, uint8
+  activations calibrated (min/max) on the calibration inputs.
+
+Every precision starts from the same fp32 ONNX file of the transform, made once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from edgebench.errors import ConfigError, RunError
+from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, ExportContext, Exporter,
+                                      converter_error, dist_version, quiet, io_entry, register)
+from edgebench.spec import ExportSpec
+
+ALTERNATIVES = "try another --opset (e.g. 17 or 20) or --format torchscript / tflite"
+MIN_OPSET = 13  # per-channel QDQ quantisation needs opset 13
+
+_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}
+
+
+
+
+def export_fp32(ctx: ExportContext, opset: int) -> bytes:
+    """The transformed module as serialized fp32 ONNX (one file, weights inlined)."""
+    import torch
+
+    program = ctx.exported_program()
+    try:
+        with quiet():
+            onnx_program = torch.onnx.export(program, (ctx.example,), None, dynamo=True, opset_version=opset,
+                                             input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                             external_data=False, optimize=True, verbose=False)
+    except Exception as exc:  # the dynamo exporter raises its own and torch's error types
+        raise converter_error("onnx", exc, ALTERNATIVES) from exc
+    return onnx_program.model_proto.SerializeToString()
+
+
+def _io(model: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    init = {i.name for i in model.graph.initializer}
+
+    def entries(values: Any) -> list[dict[str, Any]]:
+        out = []
+        for v in values:
+            if v.name in init:
+                continue
+            t = v.type.tensor_type
+            shape = [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]
+            out.append(io_entry(v.name, shape, _DTYPES.get(t.elem_type, str(t.elem_type))))
+        return out
+
+    return entries(model.graph.input), entries(model.graph.output)
+
+
+class _Reader:
+    """onnxruntime CalibrationDataReader over the context's calibration tensors."""
+
+    def __init__(self, name: str, tensors: list[Any]):
+        self._items = iter([{name: t.numpy()} for t in tensors])
+
+    def get_next(self) -> dict[str, Any] | None:
+        return next(self._items, None)
+
+    def rewind(self) -> None:  # onnxruntime calls it between calibration passes in some methods
+        pass
+
+
+@register("onnx")
+class OnnxExporter(Exporter):
+    """ONNX through the dynamo exporter; fp16 via onnxconverter-common; int8 via onnxruntime."""
+
+    extension = ".onnx"
+    precisions = ("fp32", "fp16", "int8", "int8-dynamic")
+    converter_dist = "torch"
+    extra = "onnx"
+    modules = ("onnx", "onnxruntime", "onnxscript", "onnxconverter_common")
+    alternatives = ALTERNATIVES
+
+    def validate(self, spec: ExportSpec) -> None:
+        """ConfigError for an opset outside what per-channel quantisation and onnx support."""
+        import importlib.util
+
+        highest = 23
+        if importlib.util.find_spec("onnx") is not None:
+            import onnx.defs
+
+            highest = onnx.defs.onnx_opset_version()
+        if not MIN_OPSET <= spec.opset <= highest:
+            raise ConfigError(f"--opset {spec.opset} is outside {MIN_OPSET}..{highest}",
+                              hint="18 is the default and works for every precision")
+
+    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path) -> ConvertResult:
+        """Write the ONNX file of ``ctx``'s precision at ``dest``."""
+        import onnx
+
+        fp32 = ctx.memo(("onnx", "fp32", spec.opset), lambda: export_fp32(ctx, spec.opset))
+        precision = ctx.precision
+        notes: list[str] = []
+        quant: dict[str, Any] = {}
+        converter = {"name": "torch.onnx (dynamo)", "version": dist_version("torch"), "opset": spec.opset}
+        try:
+            if precision == "fp32":
+                if spec.ort_optimize:
+                    self._ort_optimize(fp32, dest)
+                    notes.append("graph optimised by onnxruntime (basic level)")
+                else:
+                    dest.write_bytes(fp32)
+            elif precision == "fp16":
+                from onnxconverter_common.float16 import convert_float_to_float16
+
+                with quiet():
+                    model = convert_float_to_float16(onnx.load_from_string(fp32), keep_io_types=True)
+                onnx.save(model, str(dest))
+                converter["fp16"] = {"name": "onnxconverter-common", "version": dist_version("onnxconverter-common")}
+            else:
+                quant = self._quantize(ctx, fp32, dest)
+                converter["quantizer"] = {"name": "onnxruntime.quantization", "version": dist_version("onnxruntime")}
+        except RunError:
+            raise
+        except Exception as exc:  # onnx / onnxruntime tools raise their own and generic types
+            raise converter_error("onnx", exc, ALTERNATIVES) from exc
+        inputs, outputs = _io(onnx.load(str(dest), load_external_data=False))
+        return ConvertResult(inputs=inputs, outputs=outputs, quantization=quant, notes=notes, converter=converter)
+
+    def _ort_optimize(self, fp32: bytes, dest: Path) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        opts.optimized_model_filepath = str(dest)
+        ort.InferenceSession(fp32, opts, providers=["CPUExecutionProvider"])
+
+    def _quantize(self, ctx: ExportContext, fp32: bytes, dest: Path) -> dict[str, Any]:
+        from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quantize_dynamic,
+                                              quantize_static)
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        with tempfile.TemporaryDirectory(prefix="edgebench-onnx-") as tmp:
+            src, pre = Path(tmp) / "fp32.onnx", Path(tmp) / "pre.onnx"
+            src.write_bytes(fp32)
+            with quiet():
+                # shape inference + fusions first, as onnxruntime's quantisation guide asks
+                quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+                if ctx.precision == "int8-dynamic":
+                    quantize_dynamic(str(pre), str(dest), per_channel=True, weight_type=QuantType.QInt8,
+                                     op_types_to_quantize=["MatMul", "Gemm", "Conv"])
+                    return {"mode": "dynamic", "weight_type": "int8", "per_channel": True,
+                            "activations": "float32, quantised at run time"}
+                quantize_static(str(pre), str(dest), _Reader(INPUT_NAME, ctx.calibration),
+                                quant_format=QuantFormat.QDQ, per_channel=True,
+                                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                                calibrate_method=CalibrationMethod.MinMax)
+        return {"mode": "static", "format": "QDQ", "weight_type": "int8", "per_channel": True,
+                "activation_type": "uint8", "calibrate_method": "MinMax",
+                "calibration_samples": len(ctx.calibration)}
+
+    def run(self, path: Path, inputs: list[Any]) -> list[Any]:
+        """Run the ONNX file with onnxruntime (CPU) once per input; float32 outputs."""
+        import numpy as np
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own pybind exception types
+            raise RunError(f"onnxruntime cannot load {Path(path).name}: {exc}".split("\n")[0],
+                           hint="re-export it, or try another --opset") from None
+        name = session.get_inputs()[0].name
+        return [np.asarray(session.run(None, {name: x})[0], dtype=np.float32) for x in inputs]

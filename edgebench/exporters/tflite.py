@@ -1,0 +1,267 @@
+"""TFLite (LiteRT) exporter: litert-torch for the graph, ai-edge-quantizer / PT2E for precision.
+
+- fp32: ``litert_torch.convert``.
+- fp16: fp16 weights (ai-edge-quantizer float casting; the runtime dequantizes them once at load).
+- int8-dynamic: int8 per-channel weights, float activations quantized on the fly
+  (ai-edge-quantizer ``dynamic_wi8_afp32``).
+- int8 (static): int8 weights and activations, int8 input and output, activation ranges from
+  calibration. Two real paths: ``pt2e`` (default: litert-torch's PT2EQuantizer, per-channel
+  weights, HistogramObserver ranges, calibrated in torch) and ``aeq`` (ai-edge-quantizer
+  ``static_wi8_ai8`` over the float flatbuffer, min/max ranges). ``benchmarks/variant_speed.py``
+  compares them: same speed under XNNPACK, but with min/max ranges the ImageNet MobileNetV2
+  loses the espresso photo's top-1 while PT2E keeps it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgebench.errors import ConfigError, ExportError, RunError
+from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, ExportContext,
+                                      Exporter, converter_error, dequantize_output, dist_version,
+                                      io_entry, quantize_input, register)
+from edgebench.spec import ExportSpec
+
+ALTERNATIVES = "try --format onnx or --format torchscript"
+INT8_STATIC_METHODS = ("aeq", "pt2e")
+
+
+def _named_module(module: Any) -> Any:
+    """Wrap ``module`` so the TFLite signature's input is called ``input`` and its output ``output``."""
+    import torch.nn as nn
+
+    class Named(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input):  # noqa: A002 - the keyword becomes the signature's input name
+            out = self.inner(input)
+            if isinstance(out, (tuple, list)):
+                return {f"{OUTPUT_NAME}_{i}": o for i, o in enumerate(out)}
+            return {OUTPUT_NAME: out}
+
+    named = Named(module)
+    named.training = False  # not .eval(): a PT2E-converted graph module refuses train()/eval()
+    return named
+
+
+def interpreter(path: Path | str, threads: int | None = None) -> Any:
+    """A ready (allocated) LiteRT interpreter for ``path`` with the default XNNPACK delegate."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        it = Interpreter(model_path=str(path), num_threads=threads)
+        it.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise RunError(f"LiteRT cannot load {path}: {exc}",
+                       hint="re-export it; the file may be truncated or from a newer converter") from None
+    return it
+
+
+def io_details(it: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(input 0, output 0) tensor details in signature order ("output" first, as the manifest
+    lists it). Ask once per interpreter, before invoking: a signature runner re-allocates."""
+    runner = it.get_signature_runner()
+    return next(iter(runner.get_input_details().values())), next(iter(runner.get_output_details().values()))
+
+
+def invoke(it: Any, x: Any, io: tuple[dict[str, Any], dict[str, Any]] | None = None) -> Any:
+    """Run an interpreter on one float input array: (de)quantizes int8 I/O; returns output 0 as
+    float32. ``io`` is :func:`io_details` of ``it`` (looked up when not given)."""
+    import numpy as np
+
+    inp, out = io or io_details(it)
+    x = np.asarray(x, dtype=np.float32)
+    if inp["dtype"] in (np.int8, np.uint8):
+        scale, zero = inp["quantization"]
+        x = quantize_input(x, scale, zero, np.dtype(inp["dtype"]).name)
+    it.set_tensor(inp["index"], x.reshape(inp["shape"]))
+    it.invoke()
+    y = it.get_tensor(out["index"])
+    if out["dtype"] in (np.int8, np.uint8):
+        scale, zero = out["quantization"]
+        return dequantize_output(y, scale, zero)
+    return y.astype(np.float32)
+
+
+def io_specs(it: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(inputs, outputs) manifest entries of an interpreter's default signature, with scale and
+    zero point for quantized tensors."""
+    import numpy as np
+
+    runner = it.get_signature_runner()
+
+    def entries(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for name, d in details.items():
+            scale, zero = d["quantization"]
+            quantized = d["dtype"] in (np.int8, np.uint8, np.int16)
+            out.append(io_entry(name, d["shape"].tolist(), np.dtype(d["dtype"]).name,
+                                scale if quantized else None, zero if quantized else None))
+        return out
+
+    return entries(runner.get_input_details()), entries(runner.get_output_details())
+
+
+def op_counts(it: Any) -> dict[str, int]:
+    """How many ops of each type the model holds (before delegation), e.g. ``{"CONV_2D": 35}``."""
+    from collections import Counter
+
+    details = getattr(it, "_get_ops_details", None)  # private, but LiteRT's only op listing
+    return dict(sorted(Counter(d["op_name"] for d in details()).items())) if details else {}
+
+
+def _aeq_quantize(model: bytes, recipe: Any, calibration: list[Any] | None = None) -> bytes:
+    """Run ai-edge-quantizer over a float flatbuffer with ``recipe`` (calibrating if needed)."""
+    import warnings
+
+    from ai_edge_quantizer import quantizer
+
+    try:
+        q = quantizer.Quantizer(bytearray(model), recipe)
+        with warnings.catch_warnings():
+            # calibration reads every intermediate tensor; LiteRT warns that this is debug-only
+            warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors")
+            result = None
+            if calibration:
+                data = {"serving_default": [{INPUT_NAME: x.detach().numpy()} for x in calibration]}
+                result = q.calibrate(data, num_threads=1)
+            quantized = q.quantize(result, enable_progress_bar=False, enable_progress_report=False)
+        return bytes(quantized.quantized_model)
+    except (ValueError, RuntimeError, KeyError, TypeError) as exc:
+        raise converter_error("tflite (ai-edge-quantizer)", exc, ALTERNATIVES) from exc
+
+
+def _fp16_recipe() -> Any:
+    from ai_edge_quantizer import qtyping, recipe_manager
+    from ai_edge_quantizer.algorithm_manager import AlgorithmName
+
+    rm = recipe_manager.RecipeManager()
+    rm.add_weight_only_config(regex=".*", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+                              num_bits=16, algorithm_key=AlgorithmName.FLOAT_CASTING)
+    return rm.get_quantization_recipe()
+
+
+@register("tflite")
+class TfliteExporter(Exporter):
+    """``.tflite`` via litert-torch; runs here with the ai-edge-litert interpreter (XNNPACK)."""
+
+    extension = ".tflite"
+    precisions = ("fp32", "fp16", "int8", "int8-dynamic")
+    converter_dist = "litert-torch"
+    extra = "tflite"
+    modules = ("litert_torch", "ai_edge_litert", "ai_edge_quantizer")
+    alternatives = ALTERNATIVES
+    # threads for run() (parity); None lets LiteRT choose
+    threads: int | None = None
+    # static int8 path, see the module docstring
+    int8_static_method: str = "pt2e"
+
+    def _float_flatbuffer(self, ctx: ExportContext) -> bytes:
+        """The fp32 flatbuffer of ``ctx.module``: converted once per transform, shared by the fp32,
+        fp16 and int8 variants (which start from it)."""
+
+        def make() -> bytes:
+            import litert_torch
+
+            litert_torch.config.show_progress = False  # its rich progress lines would flood the CLI
+            try:
+                model = litert_torch.convert(_named_module(ctx.module), sample_kwargs={INPUT_NAME: ctx.example})
+                return bytes(model.model_content())
+            except Exception as exc:  # lowering raises many unrelated types; all mean "cannot convert"
+                raise converter_error("tflite", exc, ALTERNATIVES) from exc
+
+        return ctx.memo("tflite.fp32", make)
+
+    def _pt2e_int8(self, ctx: ExportContext) -> bytes:
+        import litert_torch
+        from litert_torch.quantize import pt2e_quantizer as pq
+        from litert_torch.quantize.quant_config import QuantConfig
+        from torchao.quantization.pt2e import quantize_pt2e
+
+        litert_torch.config.show_progress = False
+        quantizer = pq.PT2EQuantizer().set_global(
+            pq.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
+        try:
+            prepared = quantize_pt2e.prepare_pt2e(ctx.exported_program().module(), quantizer)
+            for x in ctx.calibration:
+                prepared(x)
+            converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
+            model = litert_torch.convert(_named_module(converted), sample_kwargs={INPUT_NAME: ctx.example},
+                                         quant_config=QuantConfig(pt2e_quantizer=quantizer))
+            return bytes(model.model_content())
+        except Exception as exc:  # PT2E prepare / lowering raise many unrelated types
+            raise converter_error("tflite (PT2E int8)", exc, ALTERNATIVES) from exc
+
+    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path) -> ConvertResult:
+        """Write ``dest`` in the variant's precision; io specs carry int8 scale / zero point."""
+        from ai_edge_quantizer import recipe
+
+        precision = ctx.precision
+        quant: dict[str, Any] = {"mode": precision}
+        converter = None
+        if self.int8_static_method not in INT8_STATIC_METHODS:
+            raise ConfigError(f"unknown TFLite int8 method {self.int8_static_method!r}",
+                              hint=f"one of {', '.join(INT8_STATIC_METHODS)}")
+        if precision == "int8" and not ctx.calibration:
+            raise ExportError("static int8 needs calibration inputs and none were given",
+                              hint="pass --calibration DIR or --calibration-samples N, or use --dynamic")
+        if precision == "int8" and self.int8_static_method == "pt2e":
+            data = self._pt2e_int8(ctx)
+            quant.update(method="litert_torch PT2EQuantizer, symmetric per-channel weights, "
+                                "HistogramObserver activations", calibration_samples=len(ctx.calibration))
+        else:
+            data = self._float_flatbuffer(ctx)
+            aeq = {"name": "ai-edge-quantizer", "version": dist_version("ai-edge-quantizer"),
+                   "graph": {"name": "litert-torch", "version": dist_version("litert-torch")}}
+            if precision == "fp16":
+                data = _aeq_quantize(data, _fp16_recipe())
+                quant.update(method="ai-edge-quantizer float_casting: fp16 weights, fp32 compute")
+                converter = aeq
+            elif precision == "int8-dynamic":
+                data = _aeq_quantize(data, recipe.dynamic_wi8_afp32())
+                quant.update(method="ai-edge-quantizer dynamic_wi8_afp32: int8 per-channel weights, "
+                                    "activations quantized at run time")
+                converter = aeq
+            elif precision == "int8":
+                data = _aeq_quantize(data, recipe.static_wi8_ai8(), ctx.calibration)
+                quant.update(method="ai-edge-quantizer static_wi8_ai8: int8 per-channel weights, "
+                                    "int8 activations (min/max calibration)",
+                             calibration_samples=len(ctx.calibration))
+                converter = aeq
+        Path(dest).write_bytes(data)
+        it = interpreter(dest)
+        inputs, outputs = io_specs(it)
+        notes = []
+        if precision == "int8":
+            # feed round(x / scale) + zero_point, read (q - zero_point) * scale
+            quant.update(input_scale=inputs[0]["scale"], input_zero_point=inputs[0]["zero_point"],
+                         output_scale=outputs[0]["scale"], output_zero_point=outputs[0]["zero_point"])
+        ops = op_counts(it)
+        islands = ops.get("QUANTIZE", 0) + ops.get("DEQUANTIZE", 0)
+        if precision == "int8" and islands:
+            notes.append(f"{islands} QUANTIZE/DEQUANTIZE ops: some ops (e.g. residual adds) run in float "
+                         "between them")
+        return ConvertResult(inputs=inputs, outputs=outputs, quantization=quant, notes=notes,
+                             converter=converter, details={"ops": ops})
+
+    def run(self, path: Path, inputs: list[Any]) -> list[Any]:
+        """Output 0 (float32) for each batch-1 input, int8 I/O (de)quantized with the file's params."""
+        it = interpreter(path, self.threads)
+        io = io_details(it)
+        return [invoke(it, x, io) for x in inputs]
+
+    def check(self, path: Path) -> list[str]:
+        """Problems found by loading the flatbuffer: unloadable, or not exactly one input."""
+        try:
+            it = interpreter(path)
+        except RunError as exc:
+            return [exc.message]
+        problems = []
+        if len(it.get_input_details()) != 1:
+            problems.append(f"expected one input, found {len(it.get_input_details())}")
+        if not it.get_output_details():
+            problems.append("the model has no outputs")
+        return problems

@@ -1,0 +1,185 @@
+"""Finding artifacts to measure: edgebench's own (with a manifest) or any third-party model file.
+
+``discover(paths)`` turns files and directories into :class:`Artifact` records: format from the
+extension, model / variant / input shape / counts from the manifest when there is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from edgebench.errors import ConfigError
+from edgebench.results.model import ArtifactInfo
+
+EXTENSIONS = {".pt": "torchscript", ".ptl": "torchscript", ".onnx": "onnx", ".tflite": "tflite",
+              ".mlpackage": "coreml", ".mlmodel": "coreml"}
+UNKNOWN_VARIANT = "unknown"
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest beside ``path`` (None for a third-party file), via the exporters' reader."""
+    from edgebench.exporters.manifest import read_manifest as _read
+
+    return _read(path)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A model file to measure, with what its manifest says about it."""
+
+    path: Path
+    format: str
+    model: str
+    variant: str
+    manifest: dict[str, Any] | None = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The first input's static shape from the manifest (None if unknown or dynamic)."""
+        inputs = (self.manifest or {}).get("inputs") or []
+        shape = inputs[0].get("shape") if inputs else None
+        if shape and all(isinstance(d, int) and d > 0 for d in shape):
+            return tuple(shape)
+        spec = (self.manifest or {}).get("input_spec") or {}
+        if spec.get("shape"):
+            return tuple(spec["shape"])
+        return None
+
+    def input_spec(self, input_shape: tuple[int, ...] | None = None):
+        """The model's InputSpec (preprocessing) from the manifest; ImageNet defaults otherwise."""
+        from dataclasses import replace
+
+        from edgebench.models.input_spec import InputSpec
+
+        spec_dict = (self.manifest or {}).get("input_spec")
+        spec = InputSpec.from_dict(spec_dict) if spec_dict else InputSpec()
+        shape = input_shape or self.input_shape
+        return replace(spec, shape=tuple(shape)) if shape else spec
+
+    def info(self) -> ArtifactInfo:
+        """Bytes, gzip bytes, sha256 and counts (manifest first, computed where the manifest is missing)."""
+        m = self.manifest or {}
+        if m.get("size_bytes") and m.get("gzip_bytes") and m.get("sha256"):
+            size, gz, sha = m["size_bytes"], m["gzip_bytes"], m["sha256"]
+        else:
+            from edgebench.exporters.manifest import file_facts  # the exporters' own definition
+
+            facts = file_facts(self.path)
+            size, gz, sha = facts["size_bytes"], facts["gzip_bytes"], facts["sha256"]
+        params, nonzero = m.get("params"), m.get("nonzero_params")
+        if params is None:
+            params, nonzero = count_params(self.path, self.format)
+        transform = m.get("transform") or {}
+        return ArtifactInfo(path=str(self.path), format=self.format, variant=self.variant, size_bytes=size,
+                            gzip_bytes=gz, sha256=sha, params=params, nonzero_params=nonzero,
+                            macs=m.get("macs"), packed_1bit_bytes=transform.get("packed_1bit_bytes"),
+                            manifest=self.manifest)
+
+
+def from_path(path: Path) -> Artifact:
+    """One artifact file (or .mlpackage directory); ConfigError for a missing file or unknown extension."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist", hint="pass an artifact file or a directory of artifacts")
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"{path.name}: unknown model extension {path.suffix or '(none)'!r}",
+                          hint=f"edgebench measures {', '.join(sorted(EXTENSIONS))} files")
+    manifest = read_manifest(path)
+    if manifest:
+        return Artifact(path, manifest.get("format", fmt), manifest.get("model") or path.stem,
+                        manifest.get("variant") or UNKNOWN_VARIANT, manifest)
+    return Artifact(path, fmt, path.stem, UNKNOWN_VARIANT, None)
+
+
+def discover(paths: Iterable[Path | str]) -> list[Artifact]:
+    """Artifacts named by files and directories (searched recursively), in a stable order."""
+    found: list[Artifact] = []
+    for p in map(Path, paths):
+        if p.is_dir() and p.suffix.lower() != ".mlpackage":
+            files = [f for f in sorted(p.rglob("*"))
+                     if f.suffix.lower() in EXTENSIONS and not any(a.suffix == ".mlpackage" for a in f.parents)
+                     and (f.is_file() or f.suffix.lower() == ".mlpackage")]
+            if not files:
+                raise ConfigError(f"no model files in {p}", hint=f"looked for {', '.join(sorted(EXTENSIONS))}")
+            found.extend(from_path(f) for f in files)
+        else:
+            found.append(from_path(p))
+    if not found:
+        raise ConfigError("no artifacts given", hint="edgebench run ARTIFACT|DIR …")
+    return found
+
+
+def file_input_shape(path: Path, fmt: str) -> tuple[int, ...] | None:
+    """The first input's static shape read from an ONNX or TFLite file (None when dynamic, unknown or
+    unreadable: the run then reports the problem)."""
+    if fmt == "onnx":
+        try:
+            import onnx
+            from google.protobuf.message import DecodeError
+        except ImportError:
+            return None
+        try:
+            graph = onnx.load(str(path), load_external_data=False).graph
+        except (DecodeError, OSError, ValueError):
+            return None
+        inits = {i.name for i in graph.initializer}
+        inputs = [i for i in graph.input if i.name not in inits]
+        if not inputs:
+            return None
+        dims = [d.dim_value if d.HasField("dim_value") else 0 for d in inputs[0].type.tensor_type.shape.dim]
+        return tuple(dims) if dims and all(d > 0 for d in dims) else None
+    if fmt == "tflite":
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            return None
+        try:
+            details = Interpreter(model_path=str(path)).get_input_details()
+        except (ValueError, RuntimeError, OSError):
+            return None
+        sig = [int(d) for d in details[0].get("shape_signature", details[0]["shape"])] if details else []
+        return tuple(sig) if sig and all(d > 0 for d in sig) else None
+    return None
+
+
+def count_params(path: Path, fmt: str) -> tuple[int | None, int | None]:
+    """(params, non-zero params) read from the file where the format allows it: ONNX initializers,
+    TorchScript parameters and buffers of floating type; (None, None) otherwise."""
+    import numpy as np
+
+    if fmt == "onnx":
+        try:
+            import onnx
+            from onnx import numpy_helper
+        except ImportError:
+            return None, None
+        from google.protobuf.message import DecodeError
+
+        try:
+            model = onnx.load(str(path))
+        except (DecodeError, OSError, ValueError):  # not an ONNX file: the run itself reports why
+            return None, None
+        total = nonzero = 0
+        for init in model.graph.initializer:
+            arr = numpy_helper.to_array(init)
+            if arr.dtype.kind in "fiu" and arr.ndim >= 1:
+                total += arr.size
+                nonzero += int(np.count_nonzero(arr))
+        return total, nonzero
+    if fmt == "torchscript" and path.suffix == ".pt":
+        import torch
+
+        try:
+            module = torch.jit.load(str(path), map_location="cpu")
+        except (RuntimeError, OSError, ValueError):  # not TorchScript: the run itself reports why
+            return None, None
+        tensors = [t for t in module.state_dict().values() if t.is_floating_point()]
+        if not tensors:  # a frozen module keeps its weights as graph constants
+            tensors = [n.output().toIValue() for n in module.graph.findAllNodes("prim::Constant")
+                       if n.output().type().kind() == "TensorType"]
+            tensors = [t for t in tensors if t.is_floating_point()]
+        return sum(t.numel() for t in tensors), sum(int(t.count_nonzero()) for t in tensors)
+    return None, None

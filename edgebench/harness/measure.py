@@ -1,0 +1,180 @@
+"""Measure one artifact on one target: deploy → runner → statistics → RunResult → store.
+
+Every outcome is a RunResult written to the store the moment it exists: OK, an ``UNSUPPORTED``
+row naming why, or a failure classified by stage (``LOAD_FAILED``, ``DEPLOY_FAILED``,
+``RUN_FAILED`` with the runner's stderr tail, ``TIMEOUT``, ``INTERRUPTED``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgebench.errors import ConfigError, EdgebenchError, LoadError, TargetError, UnsupportedError
+from edgebench.harness import memory, stats
+from edgebench.harness.artifacts import Artifact, file_input_shape
+from edgebench.harness.protocol import RunnerTimeout
+from edgebench.results.model import ErrorInfo, LatencyStats, RunResult, Status
+from edgebench.spec import BenchSpec, spec_hash
+from edgebench.targets.base import Target
+
+# the runner's error stage → the cell's status
+_STAGE_STATUS = {"unsupported": Status.UNSUPPORTED, "runtime": Status.LOAD_FAILED, "load": Status.LOAD_FAILED}
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> dict[str, Any]:
+    from edgebench.harness.hostinfo import environment
+
+    return environment()
+
+
+def run_spec_hash(sha256: str | None, fmt: str, target: str, bench: BenchSpec) -> str:
+    """Identity of a plain ``edgebench run`` cell: the artifact's bytes, the target and the protocol."""
+    return spec_hash("run", sha256, fmt, target, bench)
+
+
+def _status_of(err: EdgebenchError) -> Status:
+    if isinstance(err, RunnerTimeout):
+        return Status.TIMEOUT
+    if isinstance(err, UnsupportedError):
+        return Status.UNSUPPORTED
+    if isinstance(err, LoadError):
+        return Status.LOAD_FAILED
+    if isinstance(err, TargetError):
+        return Status.DEPLOY_FAILED
+    return Status.RUN_FAILED
+
+
+def latency_from_summary(summary: dict[str, Any]) -> LatencyStats:
+    """LatencyStats from a runner that reports aggregates only (benchmark_model); unknowns stay None."""
+    get = summary.get
+    mean, std = get("mean_ms"), get("std_ms")
+    return LatencyStats(n=int(get("count") or 0), mean_ms=mean, std_ms=std, min_ms=get("min_ms"),
+                        p50_ms=get("p50_ms"), p90_ms=get("p90_ms"), p99_ms=get("p99_ms"), max_ms=get("max_ms"),
+                        iqr_ms=None, cv=(std / mean) if mean and std is not None else None,
+                        median_ci_low_ms=None, median_ci_high_ms=None, outliers=None)
+
+
+def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, store=None,
+                     cell_hash: str | None = None, spec: dict[str, Any] | None = None,
+                     model: str | None = None, variant: str | None = None) -> RunResult:
+    """Measure ``artifact`` on ``target`` with ``bench`` and return (and store) its RunResult.
+
+    ``cell_hash`` / ``spec`` / ``model`` / ``variant`` let a sweep name the cell; a plain run
+    derives them from the artifact."""
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    info = artifact.info()
+    bench_eff = bench if bench.input_shape else dataclasses.replace(bench, input_shape=artifact.input_shape)
+    base = dict(
+        model=model or artifact.model, format=artifact.format, variant=variant or artifact.variant,
+        target=target.uri, spec_hash=cell_hash or run_spec_hash(info.sha256, artifact.format, target.uri, bench),
+        spec=spec or {"artifact": str(artifact.path), "bench": bench.to_dict()}, artifact=info,
+        parity=(artifact.manifest or {}).get("parity"),
+    )
+
+    def finish(status: Status, **fields: Any) -> RunResult:
+        timings["total"] = time.perf_counter() - t_start
+        result = RunResult(status=status, timings_s=dict(timings), environment=_environment(), **base, **fields)
+        if store is not None:
+            store.add(result)
+        return result
+
+    def failed(err: EdgebenchError, **fields: Any) -> RunResult:
+        detail = getattr(err, "detail", None)
+        return finish(_status_of(err), error=ErrorInfo(err.stage, err.message, err.hint, detail), **fields)
+
+    reason = target.supports(artifact.format)
+    if reason:
+        return finish(Status.UNSUPPORTED, error=ErrorInfo("unsupported", reason))
+
+    deployed = work = None
+    try:
+        inputs_npy = outputs_npy = None
+        dataset = reference = None
+        if bench.dataset:
+            from edgebench.harness import accuracy
+
+            t0 = time.perf_counter()
+            work = Path(tempfile.mkdtemp(prefix="edgebench-acc-"))
+            try:
+                dataset = accuracy.load_dataset(bench.dataset)
+                inputs_npy, outputs_npy = work / "inputs.npy", work / "outputs.npy"
+                shape = bench_eff.input_shape or file_input_shape(artifact.path, artifact.format)
+                if shape is None:
+                    raise ConfigError(f"--dataset needs the input shape of {artifact.path.name} to preprocess "
+                                      "the images", hint="pass --input-shape, e.g. 1,3,224,224")
+                accuracy.prepare_inputs(dataset, artifact.input_spec(shape), inputs_npy)
+                if dataset.labels is None:
+                    reference = accuracy.eager_outputs(artifact.manifest, np.load(inputs_npy))
+            except EdgebenchError as err:
+                return failed(err)
+            timings["prepare_dataset"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            deployed = target.deploy(artifact.path, artifact.format)
+        except EdgebenchError as err:
+            return failed(err if isinstance(err, TargetError) else TargetError(err.message, hint=err.hint))
+        timings["deploy"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            raw = target.measure(deployed, bench_eff, inputs_npy=inputs_npy, outputs_npy=outputs_npy)
+        except EdgebenchError as err:  # RunnerFailed / RunnerTimeout carry the stderr tail
+            return failed(err)
+        timings["measure"] = time.perf_counter() - t0
+        return _result(raw, finish, dataset, reference, outputs_npy, (artifact.manifest or {}).get("status"))
+    except KeyboardInterrupt:
+        finish(Status.INTERRUPTED, error=ErrorInfo("run", "interrupted by the user"))
+        raise
+    finally:
+        if deployed is not None:
+            target.cleanup(deployed)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path | None,
+            manifest_status: str | None) -> RunResult:
+    if raw.get("status") != "ok":
+        err = raw.get("error") or {}
+        stage = err.get("stage", "run")
+        return finish(_STAGE_STATUS.get(stage, Status.RUN_FAILED), samples=raw,
+                      error=ErrorInfo(stage, err.get("message", "runner failed"), err.get("hint")))
+    iterations = raw.get("iterations_ms") or []
+    first = raw.get("first_inference_ms")
+    if iterations:
+        summary = stats.summarize(iterations, first)
+        latency, warnings = summary.latency, summary.warnings
+    elif raw.get("summary"):
+        latency = latency_from_summary(raw["summary"])
+        warnings = ("the runner reported aggregates only: no per-iteration samples, no confidence interval",)
+    else:
+        return finish(Status.RUN_FAILED, samples=raw, error=ErrorInfo("run", "the runner reported no timings"))
+    acc = None
+    if dataset is not None:
+        from edgebench.harness import accuracy
+
+        if outputs_npy is None or not Path(outputs_npy).exists():
+            return finish(Status.RUN_FAILED, samples=raw, latency=latency,
+                          error=ErrorInfo("accuracy", "the runner returned no outputs for the dataset"))
+        outputs = np.load(outputs_npy)
+        if reference is not None:
+            acc = accuracy.agreement(outputs, reference)
+        else:
+            acc = accuracy.score(outputs, dataset.labels, dataset.classes)
+        acc["dataset"] = str(dataset.root)
+    status = Status.OK
+    if manifest_status == Status.PARITY_FAILED.value:
+        status = Status.PARITY_FAILED
+        warnings = (*warnings, "the export's parity check failed: this artifact's outputs differ from the "
+                    "eager model (see parity); its timings are real, its answers are not trustworthy")
+    return finish(status, samples=raw, latency=latency, first_inference_ms=first, load_ms=raw.get("load_ms"),
+                  memory=memory.summarize(raw.get("memory")), accuracy=acc, warnings=tuple(warnings))

@@ -1,0 +1,152 @@
+"""Sweeps: models × formats × variants × targets in one call, resumable.
+
+Each cell's identity is the hash of (model spec, variant, format, target URI, bench spec). A cell
+whose hash already has a finished result in the store (OK, PARITY_FAILED, UNSUPPORTED) is skipped,
+so a sweep killed half-way resumes where it stopped; ``force`` re-runs everything. Exports go
+through :func:`edgebench.exporters.export` once per model × variant with all the formats still
+needed, so exporters share work across formats. Every result is stored the moment it exists.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgebench.errors import EdgebenchError
+from edgebench.results.model import ErrorInfo, RunResult, Status
+from edgebench.spec import ExportSpec, ModelSpec, SweepSpec, Variant, spec_hash
+
+_EXPORT_OK = (Status.OK, Status.PARITY_FAILED)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One model × variant × format × target of a sweep."""
+
+    model: ModelSpec
+    variant: Variant
+    format: str
+    target: str
+    hash: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.label} {self.format} {self.variant.label} @ {self.target}"
+
+    def spec(self, bench: Any) -> dict[str, Any]:
+        return {"model": self.model.to_dict(), "variant": self.variant.to_dict(), "format": self.format,
+                "target": self.target, "bench": bench.to_dict()}
+
+
+class Listener:
+    """Progress hooks (the CLI draws a progress bar with them). Every method is optional."""
+
+    def started(self, total: int, done: int) -> None:
+        """``total`` cells, ``done`` of them already in the store."""
+
+    def exporting(self, model: ModelSpec, variant: Variant, formats: tuple[str, ...]) -> None:
+        """About to export one model × variant to ``formats``."""
+
+    def measuring(self, cell: Cell) -> None:
+        """About to measure one cell."""
+
+    def finished(self, cell: Cell, result: RunResult, skipped: bool) -> None:
+        """A cell has its result (``skipped``: it came from the store)."""
+
+
+def cells(spec: SweepSpec) -> list[Cell]:
+    """Every cell of the sweep, grouped by model then variant (the export order)."""
+    out = []
+    for model in spec.models:
+        for variant in spec.variants:
+            for fmt in spec.formats:
+                for target in spec.targets:
+                    h = spec_hash("sweep-cell", model, variant, fmt, target, spec.bench)
+                    out.append(Cell(model, variant, fmt, target, h))
+    return out
+
+
+def _carry(cell: Cell, bench: Any, export: RunResult | None, store) -> RunResult:
+    """A run row for a cell whose export did not give an artifact (its status and error carried over)."""
+    if export is None:
+        status, error = Status.EXPORT_FAILED, ErrorInfo("export", f"the exporters returned no {cell.format} result")
+    else:
+        status = export.status if export.status not in _EXPORT_OK else Status.EXPORT_FAILED
+        error = export.error or ErrorInfo("export", f"export finished {export.status.value} without an artifact")
+    result = RunResult(model=cell.model.label, format=cell.format, variant=cell.variant.label, target=cell.target,
+                       status=status, spec_hash=cell.hash, spec=cell.spec(bench), error=error,
+                       artifact=export.artifact if export else None, parity=export.parity if export else None)
+    store.add(result)
+    return result
+
+
+def _export_failed(model: ModelSpec, variant: Variant, formats: tuple[str, ...], status: Status,
+                   error: ErrorInfo) -> list[RunResult]:
+    return [RunResult(model=model.label, format=f, variant=variant.label, target="", status=status, kind="export",
+                      error=error) for f in formats]
+
+
+def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener | None = None,
+              devices_file: Path | None = None) -> list[RunResult]:
+    """Run every cell not yet in ``store`` (all of them with ``force``); return each cell's result
+    (stored ones for skipped cells) in cell order. ``devices_file`` resolves target aliases."""
+    from edgebench import exporters
+    from edgebench.harness.artifacts import from_path
+    from edgebench.harness.measure import measure_artifact
+    from edgebench.targets import resolve
+
+    listener = listener or Listener()
+    # a bad URI fails before any work
+    targets = {uri: resolve(uri, devices_file=devices_file) for uri in spec.targets}
+    all_cells = cells(spec)
+    results: dict[str, RunResult] = {}
+    pending: list[Cell] = []
+    for cell in all_cells:
+        found = None if force else store.find_spec(cell.hash)
+        if found is not None:
+            results[cell.hash] = found
+        else:
+            pending.append(cell)
+    listener.started(len(all_cells), len(all_cells) - len(pending))
+    for cell in all_cells:
+        if cell.hash in results:
+            listener.finished(cell, results[cell.hash], True)
+
+    groups: dict[tuple[ModelSpec, Variant], list[Cell]] = {}
+    for cell in pending:
+        groups.setdefault((cell.model, cell.variant), []).append(cell)
+    for (model, variant), group in groups.items():
+        formats = tuple(dict.fromkeys(c.format for c in group))
+        listener.exporting(model, variant, formats)
+        t0 = time.perf_counter()
+        try:
+            exported = exporters.export(model, ExportSpec(formats=formats, variant=variant, out_dir=spec.out_dir,
+                                                          calibration_samples=spec.calibration_samples),
+                                        store=store)
+        except EdgebenchError as err:  # the model itself failed (e.g. a bad checkpoint): every cell says so
+            status = Status.LOAD_FAILED if err.stage == "load" else Status.EXPORT_FAILED
+            exported = _export_failed(model, variant, formats, status, ErrorInfo(err.stage, err.message, err.hint))
+        except Exception as exc:  # a converter bug: recorded as EXPORT_FAILED with its traceback; the sweep goes on
+            import traceback
+
+            tail = "\n".join(traceback.format_exc().strip().splitlines()[-20:])
+            exported = _export_failed(model, variant, formats, Status.EXPORT_FAILED,
+                                      ErrorInfo("export", f"{type(exc).__name__}: {exc}".split("\n")[0],
+                                                "a converter failed unexpectedly; see error.detail", tail))
+        export_s = time.perf_counter() - t0
+        by_format = {r.format: r for r in exported}
+        for cell in group:
+            export = by_format.get(cell.format)
+            if export is None or export.status not in _EXPORT_OK or export.artifact is None:
+                result = _carry(cell, spec.bench, export, store)
+            else:
+                listener.measuring(cell)
+                artifact = from_path(Path(export.artifact.path))
+                result = measure_artifact(artifact, targets[cell.target], spec.bench, store=store,
+                                          cell_hash=cell.hash, spec={**cell.spec(spec.bench), "export_s": export_s},
+                                          model=cell.model.label, variant=cell.variant.label)
+            results[cell.hash] = result
+            listener.finished(cell, result, False)
+    return [results[c.hash] for c in all_cells if c.hash in results]

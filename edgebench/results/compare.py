@@ -1,0 +1,92 @@
+"""The compare table: one row per measured cell (model × format × variant × target).
+
+``compare_rows`` picks the latest run of each cell (or every run), and adds the speed-up against
+the fp32 baseline of the same model, format and target. Rows are plain dicts of numbers (units in
+the keys) so every output format (:mod:`edgebench.results.render`) shows the same values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from edgebench.results.model import RunResult, Status
+
+BASELINE_VARIANT = "fp32"
+MB = 1024 * 1024
+
+
+def _cell(r: RunResult) -> tuple[str, str, str, str]:
+    return (r.model, r.format, r.variant, r.target)
+
+
+def select(results: Iterable[RunResult], *, model: str | None = None, fmt: str | None = None,
+           variant: str | None = None, target: str | None = None, latest: bool = True) -> list[RunResult]:
+    """Measured (kind "run") results matching the filters; with ``latest`` only the newest per cell.
+    ``results`` are expected oldest first (as :meth:`Store.results` returns them)."""
+    picked = [r for r in results if r.kind == "run"
+              and (model is None or r.model == model) and (fmt is None or r.format == fmt)
+              and (variant is None or r.variant == variant) and (target is None or r.target == target)]
+    if latest:
+        by_cell: dict[tuple[str, str, str, str], RunResult] = {}
+        for r in picked:
+            by_cell[_cell(r)] = r
+        picked = list(by_cell.values())
+    return sorted(picked, key=lambda r: (r.model, r.target, r.format, r.variant != BASELINE_VARIANT, r.variant))
+
+
+def quality(r: RunResult) -> dict[str, Any]:
+    """Accuracy (labelled dataset), agreement with eager (unlabelled) or export parity, as numbers."""
+    acc = r.accuracy or {}
+    if acc.get("kind") == "labelled":
+        return {"accuracy": acc.get("accuracy"), "macro_f1": acc.get("macro_f1"), "n": acc.get("n")}
+    if acc.get("kind") == "agreement":
+        return {"top1_agreement": acc.get("top1_agreement"), "n": acc.get("n"), "reference": "fp32 eager"}
+    vs = (r.parity or {}).get("vs_eager") or {}
+    if vs:
+        return {"sqnr_db": vs.get("sqnr_db"), "top1_agreement": vs.get("top1_agreement"), "n": vs.get("n"),
+                "reference": "export parity vs eager"}
+    return {}
+
+
+def quality_text(q: dict[str, Any]) -> str:
+    """One short cell: ``acc 71.2% F1 0.70``, ``top-1 agr 98% (n=64)`` or ``SQNR 72 dB, top-1 100%``."""
+    if q.get("accuracy") is not None:
+        return f"acc {q['accuracy']:.1%} F1 {q['macro_f1']:.2f} (n={q['n']})"
+    parts = []
+    if q.get("sqnr_db") is not None:
+        parts.append(f"SQNR {q['sqnr_db']:.0f} dB")
+    if q.get("top1_agreement") is not None:
+        parts.append(f"top-1 {'agr ' if q.get('reference') == 'fp32 eager' else ''}{q['top1_agreement']:.0%}")
+    return ", ".join(parts) or "—"
+
+
+def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str, Any]]:
+    """The compare table as dicts: identity, size, counts, quality, latency, memory, speed-up, status."""
+    chosen = select(results, **filters)
+    baselines = {(r.model, r.format, r.target): r.latency.p50_ms for r in chosen
+                 if r.variant == BASELINE_VARIANT and r.latency is not None and r.latency.p50_ms
+                 and r.status in (Status.OK, Status.PARITY_FAILED)}
+    rows = []
+    for r in chosen:
+        a, lat, mem = r.artifact, r.latency, r.memory or {}
+        p50 = lat.p50_ms if lat else None
+        base = baselines.get((r.model, r.format, r.target))
+        q = quality(r)
+        peak = mem.get("peak_rss_bytes")
+        rows.append({
+            "model": r.model, "format": r.format, "variant": r.variant, "target": r.target,
+            "status": r.status.value,
+            "size_mb": a.size_bytes / MB if a and a.size_bytes is not None else None,
+            "gzip_mb": a.gzip_bytes / MB if a and a.gzip_bytes is not None else None,
+            "params": a.params if a else None, "nonzero_params": a.nonzero_params if a else None,
+            "macs": a.macs if a else None,
+            "quality": quality_text(q), **{f"quality_{k}": v for k, v in q.items()},
+            "p50_ms": p50, "ci_low_ms": lat.median_ci_low_ms if lat else None,
+            "ci_high_ms": lat.median_ci_high_ms if lat else None, "p90_ms": lat.p90_ms if lat else None,
+            "cv": lat.cv if lat else None, "n": lat.n if lat else None,
+            "peak_mb": peak / MB if peak is not None else None,
+            "speedup": base / p50 if base and p50 else None,
+            "error": str(r.error.message) if r.error else None,
+            "warnings": len(r.warnings), "run_id": r.run_id, "created_at": r.created_at,
+        })
+    return rows

@@ -1,0 +1,176 @@
+"""Every bad input to the export pipeline: a ConfigError before any work, or a classified row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgebench.errors import ConfigError, ExportError
+from edgebench.exporters import export, registry
+from edgebench.exporters.base import converter_error, register, rejected_operator
+from edgebench.exporters.manifest import read_manifest
+from edgebench.exporters.torchscript import TorchScriptExporter
+from edgebench.results import Status
+from edgebench.spec import ExportSpec, ModelSpec, Variant
+
+TINY = ModelSpec("tiny_cnn")
+
+
+@pytest.mark.parametrize("spec,match", [
+    (ExportSpec(formats=()), "no format"),
+    (ExportSpec(formats=("onnx", "nosuchformat")), "unknown exporter 'nosuchformat'"),
+    (ExportSpec(formats=("onnx",), opset=5), "--opset 5"),
+    (ExportSpec(formats=("onnx",), calibration_samples=0), "calibration-samples 0"),
+    (ExportSpec(formats=("onnx",), parity_samples=0), "parity samples 0"),
+    (ExportSpec(formats=("onnx",), variant=Variant("int8"), calibration_dir=Path("/nonexistent/edgebench")),
+     "does not exist"),
+])
+def test_bad_options_fail_before_any_work(tiny_zoo_entry, tmp_path, spec, match):
+    import dataclasses
+
+    spec = dataclasses.replace(spec, out_dir=tmp_path / "out")
+    with pytest.raises(ConfigError, match=match):
+        export(TINY, spec)
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_calibration_folder(tiny_zoo_entry, tmp_path):
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "cal" / "readme.txt").write_text("no images")
+    with pytest.raises(ConfigError, match="no .jpg"):
+        export(TINY, ExportSpec(formats=("onnx",), variant=Variant("int8"), calibration_dir=tmp_path / "cal",
+                                out_dir=tmp_path))
+
+
+def test_unloadable_model_gives_load_failed_rows(tmp_path, db):
+    from edgebench.results import Store
+
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with Store(db) as store:
+        rows = export(ModelSpec(name=None, checkpoint=bad, arch="resnet18"),
+                      ExportSpec(formats=("onnx", "torchscript"), out_dir=tmp_path), store=store)
+        assert [r.status for r in rows] == [Status.LOAD_FAILED] * 2
+        assert len(store.results(kind="export")) == 2
+    assert rows[0].error.stage == "load"
+
+
+def test_unknown_zoo_model_is_load_failed(tmp_path):
+    with pytest.raises(ConfigError, match="unknown model"):
+        export(ModelSpec("no_such_model"), ExportSpec(formats=("onnx",), out_dir=tmp_path))
+
+
+def test_unsupported_combination_is_a_row_with_the_reason(tiny_zoo_entry, tmp_path):
+    (row,) = export(TINY, ExportSpec(formats=("coreml",), variant=Variant("int8"), out_dir=tmp_path))
+    if registry.get("coreml").unavailable_reason():
+        pytest.skip("coremltools missing")
+    assert row.status == Status.UNSUPPORTED and "macOS" in row.error.message
+
+
+class WobbleNet(torch.nn.Module):
+    def forward(self, x):
+        return torch.ops.edgebench_test.wobble(x).mean(dim=(2, 3))
+
+
+@pytest.fixture
+def wobble_zoo():
+    """A zoo model using a custom operator no converter knows."""
+    from edgebench.models.input_spec import InputSpec
+    from edgebench.models.zoo import ZooEntry, zoo
+
+    if not hasattr(torch.ops.edgebench_test, "wobble"):
+        @torch.library.custom_op("edgebench_test::wobble", mutates_args=())
+        def wobble(x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+        @wobble.register_fake
+        def _(x):
+            return torch.empty_like(x)
+
+    zoo.add("wobble", ZooEntry("wobble", lambda n: WobbleNet(), InputSpec(shape=(1, 3, 8, 8), num_classes=3),
+                               "custom op", "tests"))
+    yield ModelSpec("wobble")
+    zoo.remove("wobble")
+
+
+def test_rejected_operator_is_one_line_naming_it(wobble_zoo, tmp_path):
+    (row,) = export(wobble_zoo, ExportSpec(formats=("onnx",), out_dir=tmp_path))
+    assert row.status == Status.EXPORT_FAILED
+    assert row.error.message == "onnx converter rejected operator 'edgebench_test.wobble'"
+    assert "opset" in row.error.hint and "\n" not in row.error.message
+    assert list(tmp_path.rglob("*.onnx")) == []
+
+
+@pytest.mark.parametrize("text,op", [
+    ("No ONNX function found for <OpOverload(op='aten.grid_sampler_3d', overload='default')>", "grid_sampler_3d"),
+    ("Unsupported FX nodes: {'call_function': ['aten.foo.default']}", "foo"),
+    ("RuntimeError: Exporting the operator 'aten::unfold_backward' to ONNX opset version 18 is not supported",
+     "unfold_backward"),
+    ("PyTorch convert function for op 'fft_rfftn' not implemented.", "fft_rfftn"),
+    ("something else entirely", None),
+])
+def test_rejected_operator_parsing(text, op):
+    assert rejected_operator(text) == op
+
+
+def test_converter_error_follows_the_cause_chain():
+    try:
+        try:
+            raise KeyError("aten::weird_op")
+        except KeyError as inner:
+            raise RuntimeError("conversion failed\nmore lines") from inner
+    except RuntimeError as exc:
+        err = converter_error("tflite", exc, "try --format onnx")
+    assert isinstance(err, ExportError)
+    assert str(err) == "export: tflite converter rejected operator 'weird_op' — try --format onnx"
+
+
+class _Noisy(TorchScriptExporter):
+    """A real TorchScript artifact whose runtime adds noise: parity must catch it."""
+
+    def run(self, path, inputs):
+        return [o + np.float32(0.5) for o in super().run(path, inputs)]
+
+
+class _HalfWriter(TorchScriptExporter):
+    """Writes part of a file and then fails, like a converter dying mid-write."""
+
+    def convert(self, ctx, spec, dest):
+        dest.write_bytes(b"partial")
+        raise RuntimeError("disk full while writing")
+
+
+@pytest.fixture
+def test_exporters():
+    register("noisy")(_Noisy)
+    register("halfwriter")(_HalfWriter)
+    yield
+    registry.remove("noisy")
+    registry.remove("halfwriter")
+
+
+def test_fp32_below_60db_is_parity_failed_and_kept(tiny_zoo_entry, tmp_path, test_exporters):
+    (row,) = export(TINY, ExportSpec(formats=("noisy",), out_dir=tmp_path))
+    assert row.status == Status.PARITY_FAILED
+    assert row.error.stage == "parity" and "60 dB" in row.error.message
+    path = Path(row.artifact.path)
+    assert path.exists()
+    assert read_manifest(path)["status"] == "PARITY_FAILED"
+    assert read_manifest(path)["parity"]["vs_eager"]["sqnr_db"] < 60
+
+
+def test_int8_low_agreement_is_a_warning_not_a_failure(tiny_zoo_entry, tmp_path, test_exporters):
+    (row,) = export(TINY, ExportSpec(formats=("noisy",), variant=Variant("int8"), out_dir=tmp_path))
+    assert row.status == Status.OK
+    agreement = row.parity["vs_eager"]["top1_agreement"]
+    assert (agreement < 0.9) == any("top-1 agreement" in w for w in row.warnings)
+
+
+def test_no_half_written_artifact(tiny_zoo_entry, tmp_path, test_exporters):
+    (row,) = export(TINY, ExportSpec(formats=("halfwriter",), out_dir=tmp_path))
+    assert row.status == Status.EXPORT_FAILED
+    assert "disk full" in row.error.message
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

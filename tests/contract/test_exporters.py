@@ -1,0 +1,138 @@
+"""Every registered exporter × every ``--all`` variant on the tiny CNN: each cell is a sound artifact
+with a valid manifest and parity, or an explicit UNSUPPORTED row saying why."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgebench.exporters import export, registry
+from edgebench.exporters.manifest import read_manifest, validate
+from edgebench.exporters.parity import FP32_MIN_SQNR_DB
+from edgebench.exporters.pipeline import MATRIX_VARIANTS
+from edgebench.results import Status, Store
+from edgebench.spec import ExportSpec, ModelSpec
+
+CELLS = [(fmt, v.label) for fmt in registry.names() for v in MATRIX_VARIANTS]
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory):
+    """One in-process export of the whole matrix (formats share their trace / torch.export)."""
+    import importlib.util
+
+    # by path: tests/integration has a conftest module of its own
+    loader = importlib.util.spec_from_file_location("_edgebench_root_conftest",
+                                                    Path(__file__).parents[1] / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(root_conftest)
+    make_tiny_cnn = root_conftest.make_tiny_cnn
+
+    from edgebench.models.input_spec import InputSpec
+    from edgebench.models.zoo import ZooEntry, zoo
+
+    def build(num_classes: int):
+        import torch
+
+        torch.manual_seed(0)
+        return make_tiny_cnn(num_classes)
+
+    zoo.add("tiny_cnn", ZooEntry("tiny_cnn", build, InputSpec(shape=(1, 3, 32, 32), num_classes=10), "t", "tests"))
+    out = tmp_path_factory.mktemp("matrix")
+    try:
+        with Store(out / "results.db") as store:
+            rows = export(ModelSpec("tiny_cnn"), ExportSpec(formats=tuple(registry.names()), out_dir=out / "art",
+                                                            calibration_samples=8, parity_samples=4),
+                          store=store, variants=MATRIX_VARIANTS)
+            stored = store.results(kind="export")
+    finally:
+        zoo.remove("tiny_cnn")
+    return out, {(r.format, r.variant): r for r in rows}, stored
+
+
+def test_one_row_per_cell_and_each_is_stored(matrix):
+    _, rows, stored = matrix
+    assert set(rows) == set(CELLS)
+    assert sorted(r.run_id for r in stored) == sorted(r.run_id for r in rows.values())
+    assert all(r.kind == "export" and r.spec_hash for r in rows.values())
+
+
+@pytest.mark.parametrize("fmt,variant", CELLS)
+def test_cell(matrix, fmt, variant):
+    out, rows, _ = matrix
+    row = rows[(fmt, variant)]
+    exporter = registry.get(fmt)
+    if row.status == Status.UNSUPPORTED:
+        # an explicit reason, and only where the exporter says the combination cannot be done
+        assert row.error is not None and row.error.message
+        assert row.artifact is None
+        assert (exporter.unavailable_reason() is not None
+                or exporter.supports(next(v for v in MATRIX_VARIANTS if v.label == variant)) is not None)
+        return
+    assert row.status == Status.OK, row.error
+    path = Path(row.artifact.path)
+    assert path.exists() and path.name == f"tiny_cnn-{variant}{exporter.extension}"
+    manifest = read_manifest(path)
+    validate(manifest)
+    assert manifest == row.artifact.manifest
+    assert manifest["format"] == fmt and manifest["variant"] == variant and manifest["model"] == "tiny_cnn"
+    assert manifest["size_bytes"] == row.artifact.size_bytes > 0
+    if path.is_file():
+        assert manifest["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert manifest["size_bytes"] == path.stat().st_size
+    assert manifest["inputs"][0]["shape"] == [1, 3, 32, 32]
+    assert manifest["outputs"][0]["shape"][-1] == 10
+    assert manifest["source"] == {"kind": "zoo", "name": "tiny_cnn", "library": "tests", "weights": "random-init"}
+    assert manifest["runnable_here"] is exporter.runnable_here
+    transformed = not variant.startswith(("fp", "int8"))
+    if exporter.runnable_here:
+        eager = manifest["parity"]["vs_eager"]
+        assert eager["n"] == 4 and 0 <= eager["top1_agreement"] <= 1
+        if variant.endswith("fp32"):
+            assert eager["sqnr_db"] >= FP32_MIN_SQNR_DB
+        else:
+            assert eager["sqnr_db"] > 10  # fp16 / int8 on the tiny CNN still track eager
+        assert (manifest["parity"]["vs_untransformed"] is not None) is transformed
+        outs = exporter.run(path, [np.ones((1, 3, 32, 32), np.float32)])
+        assert outs[0].shape[-1] == 10 and outs[0].dtype == np.float32
+    else:
+        assert manifest["parity"] == {"vs_eager": None, "vs_untransformed": None}
+        assert manifest["runnable_reason"]
+        assert exporter.check(path) == []
+    if transformed:
+        assert manifest["transform"]["kind"] in ("prune", "prune_structured", "binarize")
+        assert "macs_before" in manifest["transform"] and "macs_after" in manifest["transform"]
+    if variant.startswith("pruned50-"):
+        assert manifest["transform"]["sparsity"] >= 0.45
+        assert manifest["nonzero_params"] < manifest["params"]
+
+
+def test_no_temporary_files_left(matrix):
+    out, _, _ = matrix
+    leftovers = [p for p in (out / "art").rglob("*") if p.name.startswith((".tmp-", ".old-"))]
+    assert leftovers == []
+
+
+def test_unavailable_converter_is_an_unsupported_row(tiny_zoo_entry, tmp_path, monkeypatch):
+    exporter = registry.get("onnx")
+    monkeypatch.setattr(type(exporter), "modules", ("edgebench_no_such_module",))
+    (row,) = export(ModelSpec("tiny_cnn"), ExportSpec(formats=("onnx",), out_dir=tmp_path))
+    assert row.status == Status.UNSUPPORTED
+    assert "edgebench_no_such_module" in row.error.message and "edgebench[onnx]" in row.error.message
+    assert not any(tmp_path.rglob("*.onnx"))
+
+
+@pytest.mark.slow
+def test_zoo_model_every_format_fp32(tmp_path):
+    """mobilenet_v3_small, the default model, through every runnable format at fp32."""
+    rows = export(ModelSpec("mobilenet_v3_small"), ExportSpec(formats=tuple(registry.names()), out_dir=tmp_path,
+                                                              parity_samples=2))
+    for row in rows:
+        assert row.status == Status.OK, (row.format, row.error)
+        eager = row.parity["vs_eager"]
+        if eager is not None:
+            assert eager["sqnr_db"] >= FP32_MIN_SQNR_DB
+        assert row.artifact.macs == pytest.approx(58.9e6, rel=0.1)

@@ -1,0 +1,107 @@
+"""The TFLite exporter on the tiny CNN in every precision: real litert-torch, ai-edge-quantizer, LiteRT."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from edgebench.errors import ExportError
+from edgebench.exporters.base import ExportContext, precision_label, registry
+from edgebench.models import InputSpec, LoadedModel
+from edgebench.spec import ExportSpec, Variant
+
+EXPORTER = registry.get("tflite")
+pytestmark = pytest.mark.skipif(EXPORTER.unavailable_reason() is not None,
+                                reason=str(EXPORTER.unavailable_reason()))
+
+SPEC = InputSpec(shape=(1, 3, 32, 32), num_classes=10)
+
+
+def _sqnr_db(ref: np.ndarray, got: np.ndarray) -> float:
+    noise = float(((ref - got) ** 2).sum())
+    return float("inf") if noise == 0 else 10 * np.log10(float((ref ** 2).sum()) / noise)
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    from edgebench.exporters.variants.calibration import calibration_inputs
+
+    return calibration_inputs(SPEC, n=8)
+
+
+def _context(module, variant, calibration):
+    # parity inputs: real photos, the distribution calibration saw
+    parity = calibration[:4] or [SPEC.example(1, seed=i) for i in range(4)]
+    with torch.no_grad():
+        ref = [module(x) for x in parity]
+    return ExportContext(loaded=LoadedModel(module, SPEC, "tiny", {"kind": "test"}), variant=variant,
+                         module=module, example=parity[0], calibration=list(calibration),
+                         parity_inputs=parity, reference_outputs=ref)
+
+
+def _export(tmp_path, tiny_cnn, calibration, variant, method="aeq"):
+    ctx = _context(tiny_cnn, variant, calibration)
+    dest = tmp_path / f"tiny-{variant.label}-{method}.tflite"
+    exporter = type(EXPORTER)()
+    exporter.int8_static_method = method
+    result = exporter.convert(ctx, ExportSpec(formats=("tflite",), variant=variant), dest)
+    outs = exporter.run(dest, [x.numpy() for x in ctx.parity_inputs])
+    ref = np.concatenate([r.numpy() for r in ctx.reference_outputs])
+    return dest, result, np.concatenate(outs), ref, exporter
+
+
+# (variant, int8 method, minimum SQNR against eager in dB)
+CASES = [
+    (Variant(precision="fp32"), "aeq", 60.0),
+    (Variant(precision="fp16"), "aeq", 40.0),
+    (Variant(precision="int8", int8_mode="dynamic"), "aeq", 20.0),
+    (Variant(precision="int8"), "aeq", 15.0),
+    (Variant(precision="int8"), "pt2e", 15.0),
+]
+
+
+@pytest.mark.parametrize("variant,method,min_sqnr", CASES,
+                         ids=[v.label + (f"-{m}" if v.label == "int8" else "") for v, m, _ in CASES])
+def test_each_precision_converts_runs_and_matches_eager(tmp_path, tiny_cnn, calibration, variant, method,
+                                                        min_sqnr):
+    dest, result, got, ref, exporter = _export(tmp_path, tiny_cnn, calibration, variant, method)
+    assert dest.stat().st_size > 1000
+    assert exporter.check(dest) == []
+    assert got.dtype == np.float32 and got.shape == ref.shape == (4, 10)
+    sqnr = _sqnr_db(ref, got)
+    assert sqnr >= min_sqnr, f"{variant.label}: SQNR {sqnr:.1f} dB"
+    assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.75
+    assert [e["name"] for e in result.inputs] == ["input"]
+    assert [e["name"] for e in result.outputs] == ["output"]
+    assert result.inputs[0]["shape"] == [1, 3, 32, 32] and result.outputs[0]["shape"] == [1, 10]
+    assert result.quantization["mode"] == precision_label(variant)
+    if variant.precision == "int8" and variant.int8_mode == "static":
+        for entry in (*result.inputs, *result.outputs):
+            assert entry["dtype"] == "int8"
+            assert entry["scale"] > 0 and isinstance(entry["zero_point"], int)
+            assert -128 <= entry["zero_point"] <= 127
+        assert result.quantization["input_scale"] == result.inputs[0]["scale"]
+        assert result.quantization["calibration_samples"] == len(calibration)
+        assert "QUANTIZE" not in result.details["ops"]  # int8 end to end, no float islands
+    else:
+        assert all(e["dtype"] == "float32" and e["scale"] is None for e in (*result.inputs, *result.outputs))
+    if variant.precision == "fp16":
+        assert "DEQUANTIZE" in result.details["ops"]  # fp16 weights, expanded once at load
+
+
+def test_static_int8_without_calibration_is_an_export_error(tmp_path, tiny_cnn):
+    ctx = _context(tiny_cnn, Variant(precision="int8"), [])
+    with pytest.raises(ExportError, match="calibration"):
+        EXPORTER.convert(ctx, ExportSpec(), tmp_path / "x.tflite")
+
+
+def test_every_precision_is_supported_and_a_broken_file_is_reported(tmp_path):
+    for v in (Variant(), Variant(precision="fp16"), Variant(precision="int8"),
+              Variant(precision="int8", int8_mode="dynamic")):
+        assert EXPORTER.supports(v) is None
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"\x00" * 64)
+    problems = EXPORTER.check(broken)
+    assert len(problems) == 1 and "broken.tflite" in problems[0]
+
