@@ -60,7 +60,7 @@ def test_run_a_directory_then_compare(tiny, tmp_path, db):
     assert rec.memory["model_peak_bytes"] == rec.memory["peak_rss_bytes"] - rec.memory["baseline_rss_bytes"]
     assert rec.load_ms > 0 and rec.first_inference_ms > 0 and rec.artifact.sha256 and rec.artifact.gzip_bytes
 
-    md = eb(db, "compare", "--format", "tflite", "-o", "markdown").stdout.strip().splitlines()
+    md = eb(db, "compare", "--artifact-format", "tflite", "--format", "markdown").stdout.strip().splitlines()
     assert len(md) == 3 and "| tiny | tflite |" in md[2]
     csv_text = eb(db, "compare", "-o", "csv").stdout
     assert csv_text.splitlines()[0].startswith("model,format,variant,target,status")
