@@ -71,9 +71,14 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     if not debug:
         # converters print pages of deprecation chatter; errors that matter arrive as EdgebenchError
+        import logging
+        import os
         import warnings
 
         warnings.filterwarnings("ignore")
+        logging.getLogger("torch").setLevel(logging.ERROR)
+        for var in ("TF_CPP_MIN_LOG_LEVEL", "GLOG_minloglevel"):  # LiteRT's converter logs via absl/glog
+            os.environ.setdefault(var, "2")
     try:
         app(args=argv, standalone_mode=True)
     except EdgebenchError as err:
