@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
 
         warnings.filterwarnings("ignore")
         logging.getLogger("torch").setLevel(logging.ERROR)
+        os.environ.setdefault("TORCH_LOGS", "-torch")  # torch resets its loggers on import; this sticks
         for var in ("TF_CPP_MIN_LOG_LEVEL", "GLOG_minloglevel"):  # LiteRT's converter logs via absl/glog
             os.environ.setdefault(var, "2")
     try:
