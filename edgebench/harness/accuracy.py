@@ -130,12 +130,12 @@ def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.nda
     spec_dict = (manifest or {}).get("input_spec") or {}
     num_classes = spec_dict.get("num_classes")
     if source.get("kind") == "zoo":
-        if source.get("weights") == "random-init" and source.get("seed") is None:
-            raise ConfigError("the artifact was exported from random-init zoo weights, so there is no fp32 "
+        # zoo builds are reproducible (fixed seed + photo BatchNorm statistics, recorded as "seed");
+        # an artifact from before that has unseeded random weights: nothing to agree with
+        if source.get("seed") is None:
+            raise ConfigError("the artifact was exported from unseeded random zoo weights, so there is no fp32 "
                               "eager model to agree with",
-                              hint="export from --checkpoint, or use a labelled dataset")
-        if source.get("seed") is not None:
-            torch.manual_seed(int(source["seed"]))
+                              hint="re-export it, export from --checkpoint, or use a labelled dataset")
         spec = ModelSpec(name=source.get("name"), num_classes=num_classes)
     else:
         path = source.get("path")

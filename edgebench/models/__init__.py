@@ -41,7 +41,7 @@ def load(spec: ModelSpec) -> LoadedModel:
         e = entry(spec.name or "mobilenet_v3_small", spec.num_classes)
         module, weights = build_zoo_model(e)
         input_spec = e.input_spec
-        source = {"kind": "zoo", "name": e.name, "library": e.source, "weights": weights}
+        source = {"kind": "zoo", "name": e.name, "library": e.source, "weights": weights, "seed": ZOO_SEED}
     if spec.input_shape:
         input_spec = replace(input_spec, shape=tuple(spec.input_shape))
     return LoadedModel(as_eval(module), input_spec, spec.label, source)

@@ -86,7 +86,8 @@ def test_cell(matrix, fmt, variant):
     assert manifest["inputs"][0]["shape"] == [1, 3, 32, 32]
     assert manifest["outputs"][0]["shape"][-1] == 10
     assert manifest["source"] == {"kind": "zoo", "name": "tiny_cnn", "library": "tests",
-                                  "weights": "random-init (seed 0), BatchNorm statistics from 8 scikit-image photos"}
+                                  "weights": "random-init (seed 0), BatchNorm statistics from 8 scikit-image photos",
+                                  "seed": 0}
     assert manifest["runnable_here"] is exporter.runnable_here
     transformed = not variant.startswith(("fp", "int8"))
     if exporter.runnable_here:

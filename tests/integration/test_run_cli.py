@@ -168,8 +168,10 @@ def test_compare_without_a_database(tmp_path):
 
 
 @pytest.mark.slow
-def test_unlabelled_dataset_gives_top1_agreement_with_eager(tmp_path, tiny_zoo_entry, db):
-    """An artifact exported from a checkpoint: flat image folder → agreement with the fp32 eager model."""
+@pytest.mark.parametrize("source", ["checkpoint", "zoo"])
+def test_unlabelled_dataset_gives_top1_agreement_with_eager(tmp_path, tiny_zoo_entry, db, source):
+    """An artifact exported from a checkpoint, or from the (reproducible) zoo: flat image folder →
+    agreement with the fp32 eager model rebuilt from the manifest."""
     import torch
     from PIL import Image
 
@@ -183,8 +185,8 @@ def test_unlabelled_dataset_gives_top1_agreement_with_eager(tmp_path, tiny_zoo_e
     torch.manual_seed(1)
     ckpt = tmp_path / "tiny.pth"
     torch.save(tiny_zoo_entry.build(10).state_dict(), ckpt)
-    (exported,) = export(ModelSpec(name=None, checkpoint=ckpt, arch="tiny_cnn"),
-                         ExportSpec(formats=("onnx",), out_dir=tmp_path / "artifacts"))
+    model = ModelSpec(name=None, checkpoint=ckpt, arch="tiny_cnn") if source == "checkpoint" else ModelSpec("tiny_cnn")
+    (exported,) = export(model, ExportSpec(formats=("onnx",), out_dir=tmp_path / "artifacts"))
     assert exported.status == Status.OK, exported.error
     data = tmp_path / "flat"
     data.mkdir()
