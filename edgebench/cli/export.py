@@ -142,6 +142,15 @@ def export_cmd(
 
         out_console = Console(width=max(console.width, 200))
     out_console.print(_table(results))
+    from edgebench.exporters.manifest import transform_summary
+
+    summaries = {}
+    for r in results:  # one line per transformed variant: the same for every format
+        manifest = r.artifact.manifest if r.artifact and r.artifact.manifest else {}
+        if r.variant not in summaries and (line := transform_summary(manifest)):
+            summaries[r.variant] = line
+    for variant, line in summaries.items():
+        out_console.print(f"[bold]{variant}[/]: {line}", highlight=False)
     for r in results:
         for w in r.warnings:
             if not w.startswith("not run here"):  # the table already says so

@@ -97,3 +97,33 @@ def validate(manifest: dict[str, Any]) -> None:
     import jsonschema
 
     jsonschema.validate(manifest, json.loads(SCHEMA_PATH.read_text()))
+
+
+def transform_summary(manifest: dict[str, Any]) -> str | None:
+    """One line on what a torch-level transform (pruning, binarization) did, for people reading the
+    export output: MACs / params before → after, sparsity, packed 1-bit size, and parity against
+    the untransformed model. None for an untransformed artifact."""
+    from edgebench.models.catalog import human
+
+    t = manifest.get("transform") or {}
+    if not t or t.get("kind") in (None, "none"):
+        return None
+    parts = []
+    if t.get("macs_before") is not None and t.get("macs_after") is not None:
+        parts.append(f"MACs {human(t['macs_before'])} → {human(t['macs_after'])}")
+    if t.get("params_before") is not None and t.get("nonzero_params_after") is not None:
+        parts.append(f"non-zero params {human(t['params_before'])} → {human(t['nonzero_params_after'])}")
+    if t.get("sparsity"):
+        parts.append(f"sparsity {t['sparsity']:.0%}")
+    if t.get("packed_1bit_bytes") and manifest.get("size_bytes"):
+        parts.append(f"packed 1-bit {t['packed_1bit_bytes'] / 2**20:.2f} MB vs file {manifest['size_bytes'] / 2**20:.2f} MB")
+    if t.get("kept_full_precision"):
+        kept = [k.get("layer", str(k)) if isinstance(k, dict) else str(k) for k in t["kept_full_precision"]]
+        parts.append(f"kept in full precision: {', '.join(kept)}")
+    vs = (manifest.get("parity") or {}).get("vs_untransformed") or {}
+    if vs.get("sqnr_db") is not None:
+        parts.append(f"vs the untransformed model: SQNR {vs['sqnr_db']:.1f} dB, top-1 {vs.get('top1_agreement', 0):.0%}"
+                     f" (n={vs.get('n')})")
+    if t.get("note"):
+        parts.append(str(t["note"]))
+    return "; ".join(parts)

@@ -61,3 +61,19 @@ def test_write_refuses_nan(tmp_path):
 def test_schema_rejects_incomplete_manifest():
     with pytest.raises(jsonschema.ValidationError):
         validate({"schema_version": 1, "status": "OK"})
+
+
+def test_transform_summary_says_what_the_transform_did():
+    from edgebench.exporters.manifest import transform_summary
+
+    assert transform_summary({"transform": {"kind": "none"}}) is None
+    line = transform_summary({
+        "size_bytes": 4 * 2**20,
+        "transform": {"kind": "binarize", "macs_before": 300e6, "macs_after": 300e6, "params_before": 3.5e6,
+                      "nonzero_params_after": 3.5e6, "packed_1bit_bytes": 2**20,
+                      "kept_full_precision": [{"layer": "features.0.0", "reason": "first layer"}]},
+        "parity": {"vs_untransformed": {"sqnr_db": 3.25, "top1_agreement": 0.5, "n": 8}},
+    })
+    assert "MACs 300.00 M → 300.00 M" in line and "packed 1-bit 1.00 MB vs file 4.00 MB" in line
+    assert "kept in full precision: features.0.0" in line
+    assert "vs the untransformed model: SQNR 3.2 dB, top-1 50% (n=8)" in line
