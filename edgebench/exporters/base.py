@@ -206,6 +206,8 @@ class Exporter(abc.ABC):
 
     name: str = ""
     extension: str = ""
+    # every file suffix of this format, for recognising third-party files (default: the extension)
+    suffixes: tuple[str, ...] = ()
     precisions: tuple[str, ...] = ("fp32",)
     converter_dist: str = ""
     extra: str = ""
@@ -257,6 +259,20 @@ class Exporter(abc.ABC):
         """
         raise UnsupportedError(f"cannot run {self.name} here: {self.runnable_reason()}",
                                hint="the artifact is checked structurally instead")
+
+    def file_suffixes(self) -> tuple[str, ...]:
+        """Suffixes of files in this format (``.pt`` and ``.ptl`` for TorchScript)."""
+        return self.suffixes or (self.extension,)
+
+    def file_input_shape(self, path: Path) -> tuple[int, ...] | None:
+        """The first input's static shape read from a model file of this format; None when the
+        format does not say, the dims are dynamic, or the file is unreadable (the run reports that)."""
+        return None
+
+    def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
+        """(params, non-zero params) read from a model file of this format, (None, None) where the
+        format does not allow it (used for third-party files without a manifest)."""
+        return None, None
 
     def check(self, path: Path) -> list[str]:
         """Structural problems found without running the artifact (empty list: none)."""

@@ -89,6 +89,7 @@ class CoreMLExporter(Exporter):
     """Core ML mlprogram via coremltools; structurally checked where it cannot run."""
 
     extension = ".mlpackage"
+    suffixes = (".mlpackage", ".mlmodel")
     precisions = ("fp32", "fp16", "int8-dynamic")
     converter_dist = "coremltools"
     extra = "coreml"

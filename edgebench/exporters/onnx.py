@@ -164,6 +164,47 @@ class OnnxExporter(Exporter):
                 "activation_type": "uint8", "calibrate_method": "MinMax",
                 "calibration_samples": len(ctx.calibration)}
 
+    def file_input_shape(self, path: Path) -> tuple[int, ...] | None:
+        """The first graph input's static shape (None when dynamic or unreadable)."""
+        try:
+            import onnx
+            from google.protobuf.message import DecodeError
+        except ImportError:
+            return None
+        try:
+            graph = onnx.load(str(path), load_external_data=False).graph
+        except (DecodeError, OSError, ValueError):
+            return None
+        inits = {i.name for i in graph.initializer}
+        inputs = [i for i in graph.input if i.name not in inits]
+        if not inputs:
+            return None
+        dims = [d.dim_value if d.HasField("dim_value") else 0 for d in inputs[0].type.tensor_type.shape.dim]
+        return tuple(dims) if dims and all(d > 0 for d in dims) else None
+
+    def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
+        """Elements and non-zero elements of the graph's numeric initializers."""
+        import numpy as np
+
+        try:
+            import onnx
+            from onnx import numpy_helper
+        except ImportError:
+            return None, None
+        from google.protobuf.message import DecodeError
+
+        try:
+            model = onnx.load(str(path))
+        except (DecodeError, OSError, ValueError):  # not an ONNX file: the run itself reports why
+            return None, None
+        total = nonzero = 0
+        for init in model.graph.initializer:
+            arr = numpy_helper.to_array(init)
+            if arr.dtype.kind in "fiu" and arr.ndim >= 1:
+                total += arr.size
+                nonzero += int(np.count_nonzero(arr))
+        return total, nonzero
+
     def run(self, path: Path, inputs: list[Any]) -> list[Any]:
         """Run the ONNX file with onnxruntime (CPU) once per input; float32 outputs."""
         import numpy as np

@@ -247,6 +247,19 @@ class TfliteExporter(Exporter):
         return ConvertResult(inputs=inputs, outputs=outputs, quantization=quant, notes=notes,
                              converter=converter, details={"ops": ops})
 
+    def file_input_shape(self, path: Path) -> tuple[int, ...] | None:
+        """The first input's static shape signature (None when dynamic or unreadable)."""
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            return None
+        try:
+            details = Interpreter(model_path=str(path)).get_input_details()
+        except (ValueError, RuntimeError, OSError):
+            return None
+        sig = [int(d) for d in details[0].get("shape_signature", details[0]["shape"])] if details else []
+        return tuple(sig) if sig and all(d > 0 for d in sig) else None
+
     def run(self, path: Path, inputs: list[Any]) -> list[Any]:
         """Output 0 (float32) for each batch-1 input, int8 I/O (de)quantized with the file's params."""
         it = interpreter(path, self.threads)

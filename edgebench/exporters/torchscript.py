@@ -68,6 +68,7 @@ class TorchScriptExporter(Exporter):
     """TorchScript via ``torch.jit.trace`` + ``torch.jit.freeze`` (optionally mobile-optimised)."""
 
     extension = ".pt"
+    suffixes = (".pt", ".ptl")
     precisions = ("fp32", "fp16", "int8", "int8-dynamic")
     converter_dist = "torch"
     extra = ""
@@ -153,6 +154,24 @@ class TorchScriptExporter(Exporter):
         except (RuntimeError, ValueError) as exc:
             raise RunError(f"cannot load TorchScript {path}: {exc}".split("\n")[0],
                            hint="re-export it") from None
+
+    def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
+        """Floating-point parameters (or, frozen, tensor constants) of a ``.pt`` file; a lite ``.ptl``
+        does not expose them."""
+        if path.suffix != ".pt":
+            return None, None
+        import torch
+
+        try:
+            module = torch.jit.load(str(path), map_location="cpu")
+        except (RuntimeError, OSError, ValueError):  # not TorchScript: the run itself reports why
+            return None, None
+        tensors = [t for t in module.state_dict().values() if t.is_floating_point()]
+        if not tensors:  # a frozen module keeps its weights as graph constants
+            tensors = [n.output().toIValue() for n in module.graph.findAllNodes("prim::Constant")
+                       if n.output().type().kind() == "TensorType"]
+            tensors = [t for t in tensors if t.is_floating_point()]
+        return sum(t.numel() for t in tensors), sum(int(t.count_nonzero()) for t in tensors)
 
     def run(self, path: Path, inputs: list[Any]) -> list[Any]:
         """Run the TorchScript file once per input; float32 outputs."""

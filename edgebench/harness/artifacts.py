@@ -13,9 +13,14 @@ from typing import Any, Iterable
 from edgebench.errors import ConfigError
 from edgebench.results.model import ArtifactInfo
 
-EXTENSIONS = {".pt": "torchscript", ".ptl": "torchscript", ".onnx": "onnx", ".tflite": "tflite",
-              ".mlpackage": "coreml", ".mlmodel": "coreml"}
 UNKNOWN_VARIANT = "unknown"
+
+
+def extensions() -> dict[str, str]:
+    """File suffix → format, from every registered exporter (``.onnx`` → ``onnx`` …)."""
+    from edgebench.exporters import registry
+
+    return {suffix: name for name, exporter in registry.items() for suffix in exporter.file_suffixes()}
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
@@ -83,10 +88,10 @@ def from_path(path: Path) -> Artifact:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path} does not exist", hint="pass an artifact file or a directory of artifacts")
-    fmt = EXTENSIONS.get(path.suffix.lower())
+    fmt = extensions().get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(f"{path.name}: unknown model extension {path.suffix or '(none)'!r}",
-                          hint=f"edgebench measures {', '.join(sorted(EXTENSIONS))} files")
+                          hint=f"edgebench measures {', '.join(sorted(extensions()))} files")
     manifest = read_manifest(path)
     if manifest:
         return Artifact(path, manifest.get("format", fmt), manifest.get("model") or path.stem,
@@ -100,10 +105,10 @@ def discover(paths: Iterable[Path | str]) -> list[Artifact]:
     for p in map(Path, paths):
         if p.is_dir() and p.suffix.lower() != ".mlpackage":
             files = [f for f in sorted(p.rglob("*"))
-                     if f.suffix.lower() in EXTENSIONS and not any(a.suffix == ".mlpackage" for a in f.parents)
+                     if f.suffix.lower() in extensions() and not any(a.suffix == ".mlpackage" for a in f.parents)
                      and (f.is_file() or f.suffix.lower() == ".mlpackage")]
             if not files:
-                raise ConfigError(f"no model files in {p}", hint=f"looked for {', '.join(sorted(EXTENSIONS))}")
+                raise ConfigError(f"no model files in {p}", hint=f"looked for {', '.join(sorted(extensions()))}")
             found.extend(from_path(f) for f in files)
         else:
             found.append(from_path(p))
@@ -112,74 +117,21 @@ def discover(paths: Iterable[Path | str]) -> list[Artifact]:
     return found
 
 
+def _exporter(fmt: str):
+    from edgebench.exporters import registry
+
+    return registry.get(fmt) if fmt in registry else None
+
+
 def file_input_shape(path: Path, fmt: str) -> tuple[int, ...] | None:
-    """The first input's static shape read from an ONNX or TFLite file (None when dynamic, unknown or
-    unreadable: the run then reports the problem)."""
-    if fmt == "onnx":
-        try:
-            import onnx
-            from google.protobuf.message import DecodeError
-        except ImportError:
-            return None
-        try:
-            graph = onnx.load(str(path), load_external_data=False).graph
-        except (DecodeError, OSError, ValueError):
-            return None
-        inits = {i.name for i in graph.initializer}
-        inputs = [i for i in graph.input if i.name not in inits]
-        if not inputs:
-            return None
-        dims = [d.dim_value if d.HasField("dim_value") else 0 for d in inputs[0].type.tensor_type.shape.dim]
-        return tuple(dims) if dims and all(d > 0 for d in dims) else None
-    if fmt == "tflite":
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            return None
-        try:
-            details = Interpreter(model_path=str(path)).get_input_details()
-        except (ValueError, RuntimeError, OSError):
-            return None
-        sig = [int(d) for d in details[0].get("shape_signature", details[0]["shape"])] if details else []
-        return tuple(sig) if sig and all(d > 0 for d in sig) else None
-    return None
+    """The first input's static shape read from the model file by its format's plug-in (None when
+    dynamic, unknown or unreadable: the run then reports the problem)."""
+    exporter = _exporter(fmt)
+    return exporter.file_input_shape(Path(path)) if exporter else None
 
 
 def count_params(path: Path, fmt: str) -> tuple[int | None, int | None]:
-    """(params, non-zero params) read from the file where the format allows it: ONNX initializers,
-    TorchScript parameters and buffers of floating type; (None, None) otherwise."""
-    import numpy as np
-
-    if fmt == "onnx":
-        try:
-            import onnx
-            from onnx import numpy_helper
-        except ImportError:
-            return None, None
-        from google.protobuf.message import DecodeError
-
-        try:
-            model = onnx.load(str(path))
-        except (DecodeError, OSError, ValueError):  # not an ONNX file: the run itself reports why
-            return None, None
-        total = nonzero = 0
-        for init in model.graph.initializer:
-            arr = numpy_helper.to_array(init)
-            if arr.dtype.kind in "fiu" and arr.ndim >= 1:
-                total += arr.size
-                nonzero += int(np.count_nonzero(arr))
-        return total, nonzero
-    if fmt == "torchscript" and path.suffix == ".pt":
-        import torch
-
-        try:
-            module = torch.jit.load(str(path), map_location="cpu")
-        except (RuntimeError, OSError, ValueError):  # not TorchScript: the run itself reports why
-            return None, None
-        tensors = [t for t in module.state_dict().values() if t.is_floating_point()]
-        if not tensors:  # a frozen module keeps its weights as graph constants
-            tensors = [n.output().toIValue() for n in module.graph.findAllNodes("prim::Constant")
-                       if n.output().type().kind() == "TensorType"]
-            tensors = [t for t in tensors if t.is_floating_point()]
-        return sum(t.numel() for t in tensors), sum(int(t.count_nonzero()) for t in tensors)
-    return None, None
+    """(params, non-zero params) read from the file by its format's plug-in; (None, None) where
+    the format does not allow it."""
+    exporter = _exporter(fmt)
+    return exporter.file_param_counts(Path(path)) if exporter else (None, None)
