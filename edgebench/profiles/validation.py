@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from edgebench.profiles.anchored import (
     Anchoring, AnchoredEstimate, HostRatio, fit_transfer, project_anchored, quantile_band,
@@ -94,24 +94,27 @@ def split(profiles: Mapping[str, Profile], device: str) -> tuple[list[ReferenceR
 
 def held_out(profiles: Mapping[str, Profile], host: Profile, pairs: HostPairs, work: Mapping[str, Workload],
              base: Anchoring, setting: str, int8_ratio_from: str = "fp32",
-             transfer_by_device: Mapping[str, object] | None = None) -> list[Held]:
+             calibrate_on: Callable[[ReferenceRow], bool] | None = None) -> list[Held]:
     """Project every row of every profile with references, leaving its device out (see module doc).
 
-    ``base`` supplies α, σ and the work splits; the transfer corrections are refitted per fold
-    (or taken from ``transfer_by_device``); intervals are not set here (:func:`with_bands`)."""
+    ``base`` supplies α, σ and the work splits; the transfer corrections are refitted per fold;
+    intervals are not set here (:func:`with_bands`). ``calibrate_on`` keeps validation data
+    apart by source: rows it rejects are projected but never fitted on nor used as anchors."""
     if setting not in SETTINGS:
         raise ValueError(f"setting must be one of {SETTINGS}")
     out = []
     devices = [n for n, p in profiles.items() if p.references]
     for device in devices:
         train, test = split(profiles, device)
-        transfer = (transfer_by_device or {}).get(device) or fit_transfer(train, profiles, work)
+        usable = calibrate_on or (lambda r: True)
+        train = [r for r in train if usable(r)]
+        transfer = fit_transfer(train, profiles, work)
         anchoring = replace(base, transfer=transfer, bands={})
         others = {n: p for n, p in profiles.items() if n != device}
         for row in test:
             hp = int8_ratio_from if row.precision == "int8" else row.precision
             ratios = pairs.ratios(row.key, hp)
-            keep = [r for r in test if r.key != row.key] if setting == "device-rows" else []
+            keep = [r for r in test if r.key != row.key and usable(r)] if setting == "device-rows" else []
             dev = without_device_rows(profiles[device], keep)
             est = project_anchored(work[row.key], ratios, dev, row.precision, row.threads, row.runtime, host,
                                    anchoring, others | {device: dev}, pool=train, work=work)
@@ -119,17 +122,20 @@ def held_out(profiles: Mapping[str, Profile], host: Profile, pairs: HostPairs, w
     return out
 
 
-def with_bands(held: Sequence[Held], low: float = 0.1, high: float = 0.9) -> list[tuple[Held, float, float]]:
+def with_bands(held: Sequence[Held], low: float = 0.1, high: float = 0.9,
+               calibrate_on: Callable[[ReferenceRow], bool] | None = None) -> list[tuple[Held, float, float]]:
     """Each held-out row with its 80 % interval (ms) sized from the log errors of the OTHER devices'
-    rows of the same path; rows without a projection are left out."""
+    rows of the same path (only rows ``calibrate_on`` accepts); rows without a projection are left out."""
+    usable = calibrate_on or (lambda r: True)
+    pool = [g for g in held if g.estimate is not None and usable(g.row)]
     out = []
     for h in held:
         if h.estimate is None:
             continue
-        errs = [g.log_error for g in held if g.estimate is not None and g.row.device != h.row.device
+        errs = [g.log_error for g in pool if g.row.device != h.row.device
                 and _group(g.estimate.path) == _group(h.estimate.path)]
         if not errs:
-            errs = [g.log_error for g in held if g.estimate is not None and g.row.device != h.row.device]
+            errs = [g.log_error for g in pool if g.row.device != h.row.device]
         lo, hi = quantile_band(errs, low, high)
         out.append((h, h.estimate.point_ms * math.exp(lo), h.estimate.point_ms * math.exp(hi)))
     return out

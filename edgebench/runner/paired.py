@@ -1,0 +1,164 @@
+"""Paired timing: several artifacts in one process, timed interleaved in rounds (A B C A B C …).
+
+Each artifact gets one warm session (its runtime loaded once, inputs bound once, same thread
+count for all); every round runs each session for at least ``min_runs`` invocations and
+``min_seconds`` and keeps that round's median. Because the artifacts of one round ran within a
+second of each other, the per-round *ratio* to an anchor cancels what the machine was doing at
+the time (another user's job, a frequency change): the ratio's spread over rounds is far smaller
+than any one artifact's.
+
+    python -m edgebench.runner.paired --json OUT.json --threads 1 --rounds 7 \\
+        mine=litert:model.tflite ref=litert:mobilenet_v2.tflite --anchor ref
+
+Part of the runner leaf: imports nothing from edgebench outside ``edgebench.runner``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+import numpy as np
+
+
+class Session(Protocol):
+    """What paired timing needs of a loaded, bound runtime (:class:`edgebench.runner.runtimes.Runtime`)."""
+
+    def invoke(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """Per-round medians (ms) of every artifact and per-round ratios to the anchor.
+
+    ``round_medians_ms[name][r]`` is artifact ``name``'s median in round ``r``;
+    ``ratios[name][r] = round_medians_ms[name][r] / round_medians_ms[anchor][r]``."""
+
+    anchor: str
+    threads: int | None
+    rounds: int
+    round_medians_ms: dict[str, list[float]]
+    ratios: dict[str, list[float]]
+    runs_per_round: dict[str, list[int]] = field(default_factory=dict)
+    runtimes: dict[str, str] = field(default_factory=dict)
+
+    def median_ms(self, name: str) -> float:
+        """Median over rounds of ``name``'s per-round medians (ms)."""
+        return statistics.median(self.round_medians_ms[name])
+
+    def ratio(self, name: str, to: str | None = None) -> float:
+        """Median over rounds of ``name`` / ``to`` (default: the anchor), round by round."""
+        if to is None or to == self.anchor:
+            return statistics.median(self.ratios[name])
+        return statistics.median(a / b for a, b in zip(self.round_medians_ms[name], self.round_medians_ms[to]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "PairedResult":
+        return cls(**dict(d))
+
+
+def measure_interleaved(sessions: Mapping[str, Session], *, anchor: str, rounds: int = 7, min_runs: int = 5,
+                        min_seconds: float = 0.25, warmup_runs: int = 3, threads: int | None = None,
+                        clock: Callable[[], float] = time.perf_counter) -> PairedResult:
+    """Time ``sessions`` (name → a bound session) in ``rounds`` round-robin passes.
+
+    Every session is warmed up ``warmup_runs`` times first (XNNPACK packs weights on the first
+    invokes). Raises ValueError when ``anchor`` is not one of the sessions or ``rounds`` < 1."""
+    if anchor not in sessions:
+        raise ValueError(f"anchor {anchor!r} is not one of {sorted(sessions)}")
+    if rounds < 1 or min_runs < 1:
+        raise ValueError("rounds and min_runs must be ≥ 1")
+    for s in sessions.values():
+        for _ in range(warmup_runs):
+            s.invoke()
+    medians: dict[str, list[float]] = {n: [] for n in sessions}
+    counts: dict[str, list[int]] = {n: [] for n in sessions}
+    for _ in range(rounds):
+        for name, s in sessions.items():
+            samples: list[float] = []
+            start = clock()
+            while len(samples) < min_runs or clock() - start < min_seconds:
+                t0 = clock()
+                s.invoke()
+                samples.append((clock() - t0) * 1e3)
+            medians[name].append(statistics.median(samples))
+            counts[name].append(len(samples))
+    ratios = {n: [a / b for a, b in zip(m, medians[anchor])] for n, m in medians.items()}
+    return PairedResult(anchor=anchor, threads=threads, rounds=rounds, round_medians_ms=medians, ratios=ratios,
+                        runs_per_round=counts)
+
+
+def synthetic_feed(inputs: Sequence[Mapping[str, Any]], seed: int = 0) -> list[np.ndarray]:
+    """One array per input description ``{shape, dtype, …}`` (None dims → 1): standard normal
+    for float inputs, uniform over the type's range for integer ones. The same seed gives the
+    same arrays, so every artifact of a paired session sees the same data."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in inputs:
+        shape = [1 if s is None else int(s) for s in d["shape"]]
+        dtype = np.dtype(d.get("dtype") or "float32")
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            out.append(rng.integers(max(info.min, -128), min(info.max, 127) + 1, size=shape).astype(dtype))
+        else:
+            out.append(rng.standard_normal(shape).astype(dtype))
+    return out
+
+
+def open_session(runtime: str, path: str, threads: int | None, input_shape: list[int] | None = None) -> Any:
+    """Load ``path`` with the runner runtime ``runtime`` and bind synthetic inputs: a session
+    ready for :func:`measure_interleaved`. Raises the runtime's RunnerError when it cannot."""
+    from edgebench.runner import get_runtime  # the runner package re-exports it; paired is not imported by it
+
+    rt = get_runtime(runtime)(str(path), threads, input_shape)
+    rt.load()
+    rt.bind(synthetic_feed(rt.inputs()))
+    return rt
+
+
+def measure_paired(entries: Sequence[tuple[str, str, str]], *, anchor: str, threads: int | None = None,
+                   rounds: int = 7, min_runs: int = 5, min_seconds: float = 0.25,
+                   input_shape: list[int] | None = None) -> PairedResult:
+    """Open one session per ``(name, runtime, path)`` and time them interleaved (see module doc)."""
+    sessions = {name: open_session(runtime, path, threads, input_shape) for name, runtime, path in entries}
+    result = measure_interleaved(sessions, anchor=anchor, rounds=rounds, min_runs=min_runs,
+                                 min_seconds=min_seconds, threads=threads)
+    return PairedResult(**{**result.to_dict(), "runtimes": {n: r for n, r, _ in entries}})
+
+
+def _entry(text: str) -> tuple[str, str, str]:
+    name, _, rest = text.partition("=")
+    runtime, _, path = rest.partition(":")
+    if not name or not runtime or not path:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=RUNTIME:PATH")
+    return name, runtime, path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: time NAME=RUNTIME:PATH artifacts interleaved; write the PairedResult JSON."""
+    ap = argparse.ArgumentParser(prog="python -m edgebench.runner.paired", description=__doc__.splitlines()[0])
+    ap.add_argument("entries", nargs="+", type=_entry, metavar="NAME=RUNTIME:PATH")
+    ap.add_argument("--anchor", help="name to take ratios to (default: the first)")
+    ap.add_argument("--json", required=True, help="output file")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--min-runs", type=int, default=5)
+    ap.add_argument("--min-seconds", type=float, default=0.25)
+    args = ap.parse_args(argv)
+    result = measure_paired(args.entries, anchor=args.anchor or args.entries[0][0], threads=args.threads,
+                            rounds=args.rounds, min_runs=args.min_runs, min_seconds=args.min_seconds)
+    with open(args.json, "w") as fh:
+        json.dump(result.to_dict(), fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
