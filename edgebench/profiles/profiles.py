@@ -360,3 +360,63 @@ def host_profile(profiles: dict[str, Profile], cpu: str | None, arch: str | None
         return profiles[generic], f"no host profile matches CPU {cpu!r}: generic {generic} (less accurate)"
     raise ConfigError(f"no host profile describes CPU {cpu!r}",
                       hint="add one with tier = \"host\" and cpu_match to ~/.config/edgebench/profiles/")
+
+
+# --- writing a user's profile -------------------------------------------------------------------
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def reference_toml(row: ReferenceRow) -> str:
+    """One ``[[reference]]`` table for ``row``."""
+    lines = ["[[reference]]", f"model = {_toml_str(row.model)}", f"resolution = {row.resolution}",
+             f"precision = {_toml_str(row.precision)}", f"threads = {row.threads}",
+             f"runtime = {_toml_str(row.runtime)}", f"latency_ms = {row.latency_ms:.6g}",
+             f"source = {_toml_str(row.source)}"]
+    if row.engine:
+        lines.insert(-1, f"engine = {_toml_str(row.engine)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_profile(name: str, clusters: Iterable[tuple[str, float, int]], *, description: str = "",
+                   references: Iterable[ReferenceRow] = (), bandwidth_gbs: float | None = None,
+                   memory_source: str | None = None) -> str:
+    """The TOML of a user's device profile: ``clusters`` as (core, GHz, count), fastest first; peaks,
+    fp16 / dot-product support, memory and efficiency come from the core table and the defaults.
+    Raises ConfigError (naming the field) when the result would not load."""
+    parts = [f"name = {_toml_str(name)}", 'tier = "device"']
+    if description:
+        parts.append(f"description = {_toml_str(description)}")
+    parts.append("")
+    for i, (core, ghz, count) in enumerate(clusters):
+        parts += ["[[cluster]]", f"core = {_toml_str(core)}", f"count = {int(count)}", f"ghz = {float(ghz):g}",
+                  f"big = {'true' if i == 0 else 'false'}", ""]
+    if bandwidth_gbs is not None:
+        parts += ["[memory]", f"bandwidth_gbs = {bandwidth_gbs:g}",
+                  f"source = {_toml_str(memory_source or 'given by the user')}", ""]
+    text = "\n".join(parts) + "".join("\n" + reference_toml(r) for r in references)
+    parse(tomllib.loads(text), f"<profile {name}>")
+    return text
+
+
+def write_user_profile(name: str, text: str, *, directory: Path | None = None, append: bool = False) -> Path:
+    """Write (or, with ``append``, extend) ``<directory>/<name>.toml`` (default: the user's config
+    directory) and check that the file loads. Raises ConfigError when the name is not a plain file
+    name or the written file does not validate (the previous content is restored)."""
+    if not name or any(c in name for c in "/\\") or name.startswith("."):
+        raise ConfigError(f"profile name {name!r} is not a plain name", hint="letters, digits, - and _")
+    d = Path(directory or USER_DIR)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{name}.toml"
+    before = path.read_text() if path.exists() else None
+    path.write_text((before.rstrip("\n") + "\n\n" if append and before else "") + text)
+    try:
+        load_file(path)
+    except ConfigError:
+        if before is None:
+            path.unlink()
+        else:
+            path.write_text(before)
+        raise
+    return path

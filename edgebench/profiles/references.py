@@ -22,7 +22,7 @@ import csv
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from edgebench.errors import ConfigError
 
@@ -38,8 +38,9 @@ _RUNTIME_LABELS = (("tflite", "litert", "xnnpack"), ("litert", "litert", "xnnpac
 
 # zoo models usable as references: name → input resolution. The zoo builds them reproducibly
 # (random init, fixed seed), so the work, and the timing, are the same for every user.
+# vit_b_16 is the attention-heavy yardstick: measured only where a profile has a row for it.
 ZOO_REFERENCES = {"mobilenet_v2": 224, "mobilenet_v3_small": 224, "mobilenet_v3_large": 224, "resnet18": 224,
-                  "vit_denoiser": None}
+                  "vit_b_16": 224}
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def parse_reference(text: str, *, runtime: str, precision: str, threads: int, so
         raise ConfigError(f"--reference {text!r} is not MODEL=MILLISECONDS",
                           hint="e.g. --reference mobilenet_v2=46.0 (median ms of one inference on the device)")
     model, _, res = name.strip().partition("@")
-    resolution = int(res) if res.isdigit() else (ZOO_REFERENCES.get(model) or 224)
+    resolution = int(res) if res.isdigit() else ZOO_REFERENCES.get(model, 224)
     return ReferenceRow(model=model, precision=precision, threads=threads, runtime=runtime, latency_ms=ms,
                         source=source, resolution=resolution)
 
@@ -127,3 +128,26 @@ def cache_path(version: str, runtime: str, model: str, resolution: int | None, p
     is cached; ``suffix`` is the artifact's file extension (from the format plug-in)."""
     res = f"-{resolution}" if resolution else ""
     return (root or CACHE_DIR) / version / runtime / f"{model}{res}-{precision}{suffix}"
+
+
+def ensure_reference(key: str, version: str, runtime: str, precision: str, suffix: str,
+                     export: Callable[[str, int, str, Path], Path], root: Path | None = None) -> Path:
+    """The cached reference artifact for ``key`` (``model@resolution``), exported on first use.
+
+    ``export(model, resolution, precision, dest_dir)`` writes the artifact into ``dest_dir`` and
+    returns its path (the caller's exporter, so that profiles never import the exporters); the
+    file is moved into the cache atomically, so an interrupted export leaves nothing behind."""
+    model, _, res = key.partition("@")
+    resolution = int(res) if res.isdigit() else ZOO_REFERENCES.get(model, 224)
+    dest = cache_path(version, runtime, model, resolution, precision, suffix, root)
+    if dest.exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = dest.parent / f".{dest.name}.export"
+    work.mkdir(exist_ok=True)
+    written = Path(export(model, resolution, precision, work))
+    os.replace(written, dest)
+    for leftover in sorted(work.rglob("*"), reverse=True):
+        leftover.unlink() if leftover.is_file() else leftover.rmdir()
+    work.rmdir()
+    return dest
