@@ -235,7 +235,7 @@ def parse(data: dict[str, Any], path: Path | str = "<profile>") -> Profile:
         c.no_unknown({f.name for f in Cluster.__dataclass_fields__.values()})
         core, ghz = c.get("core", str), c.get("ghz", float, positive=True)
         known = cores.get(core_key(core))
-        if known is None and not all(k in raw for k in ("fp32_gflops", "int8_gops", "int8_dot", "source")):
+        if known is None and not any(k in raw for k in ("fp32_gflops", "int8_gops", "int8_dot", "source")):
             raise c.fail("core", f"is {core!r}, not in the built-in core table, and the peaks are not given",
                          hint=f"one of {', '.join(sorted(cores))}, or give fp32_gflops, int8_gops, int8_dot "
                               "and source")

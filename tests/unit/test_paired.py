@@ -1,0 +1,73 @@
+"""Paired timing (edgebench.runner.paired): interleaving, per-round medians and ratios, exactly,
+with sessions whose invoke advances a fake clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgebench.runner import paired as R
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.log: list[str] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class FakeSession:
+    """invoke() takes ``ms[round]`` on the fake clock (the 'machine load' of that round)."""
+
+    def __init__(self, name: str, clock: Clock, ms_by_call):
+        self.name, self.clock, self.ms_by_call, self.calls = name, clock, ms_by_call, 0
+
+    def invoke(self) -> None:
+        self.clock.t += self.ms_by_call(self.calls) / 1e3
+        self.clock.log.append(self.name)
+        self.calls += 1
+
+
+def test_rounds_are_interleaved_and_ratios_cancel_the_load():
+    clock = Clock()
+    # round r is slowed by a factor (1, 3, 2) for everybody: a busy machine
+    load = [1.0, 3.0, 2.0]
+    warm = 2
+    a = FakeSession("a", clock, lambda i: 10.0 * load[max(0, i - warm) // 5] if i >= warm else 99.0)
+    b = FakeSession("b", clock, lambda i: 5.0 * load[max(0, i - warm) // 5] if i >= warm else 99.0)
+    res = R.measure_interleaved({"a": a, "b": b}, anchor="b", rounds=3, min_runs=5, min_seconds=0.0,
+                                warmup_runs=warm, clock=clock)
+    assert clock.log[:4] == ["a", "a", "b", "b"]  # warm-up each
+    assert clock.log[4:] == (["a"] * 5 + ["b"] * 5) * 3  # A…A B…B per round, three rounds
+    assert res.round_medians_ms["a"] == pytest.approx([10.0, 30.0, 20.0])
+    assert res.round_medians_ms["b"] == pytest.approx([5.0, 15.0, 10.0])
+    assert res.ratios["a"] == pytest.approx([2.0, 2.0, 2.0]) and res.ratio("a") == pytest.approx(2.0)
+    assert res.ratio("b", to="a") == pytest.approx(0.5) and res.median_ms("a") == pytest.approx(20.0)
+    assert res.runs_per_round["a"] == [5, 5, 5]
+    assert R.PairedResult.from_dict(res.to_dict()) == res
+
+
+def test_min_seconds_extends_a_round():
+    clock = Clock()
+    s = FakeSession("a", clock, lambda i: 100.0)
+    res = R.measure_interleaved({"a": s}, anchor="a", rounds=2, min_runs=1, min_seconds=0.35, warmup_runs=0,
+                                clock=clock)
+    assert res.runs_per_round["a"] == [4, 4]  # 0.1 s each: the 4th call ends past 0.35 s
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="anchor 'x'"):
+        R.measure_interleaved({"a": FakeSession("a", Clock(), lambda i: 1.0)}, anchor="x")
+    with pytest.raises(ValueError, match="rounds"):
+        R.measure_interleaved({"a": FakeSession("a", Clock(), lambda i: 1.0)}, anchor="a", rounds=0)
+
+
+def test_synthetic_feed_is_reproducible_and_typed():
+    spec = [{"shape": [None, 3, 4, 4], "dtype": "float32"}, {"shape": [1, 8], "dtype": "int8"}]
+    x, y = R.synthetic_feed(spec)
+    assert x.shape == (1, 3, 4, 4) and x.dtype == np.float32 and y.dtype == np.int8
+    x2, y2 = R.synthetic_feed(spec)
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert -128 <= y.min() and y.max() <= 127
