@@ -161,6 +161,28 @@ def _runtime_of(fmt: str | None) -> str | None:
     return getattr(registry.get(fmt), "runtime", None)
 
 
+def reference_exporter(fmt: str):
+    """``export(model, resolution, precision, dest_dir) -> path`` writing a zoo reference model in
+    format ``fmt`` (what :func:`edgebench.profiles.references.ensure_reference` calls on a cache miss)."""
+
+    def export(model: str, resolution: int, precision: str, dest: Path) -> Path:
+        from edgebench.exporters import export as export_model
+        from edgebench.spec import ExportSpec, ModelSpec, Variant
+
+        err_console.print(f"exporting reference {model} {precision} ({fmt}) once, into the cache …", highlight=False)
+        res = export_model(ModelSpec(name=model, input_shape=(1, 3, resolution, resolution)),
+                           ExportSpec(formats=(fmt,), variant=Variant(precision=precision), out_dir=dest,
+                                      parity_samples=1))
+        ok = [r for r in res if r.artifact is not None and r.error is None]
+        if not ok:
+            e = res[0].error if res else None
+            raise RunError(f"exporting reference {model} {precision} failed: {e.message if e else 'no result'}",
+                           hint=(e.hint if e else None) or "see `edgebench export` for the full result")
+        return Path(ok[0].artifact.path)
+
+    return export
+
+
 def _project_paired(run, runs: list, chosen: list, settings: list[str], everything: dict, threads: int,
                     rounds: int) -> list | None:
     """Anchored projections of ``run``: its artifact timed here interleaved with the reference
@@ -200,25 +222,8 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
         err_console.print(f"[yellow]note[/] {run.model} {run.variant}: {why}: host-efficiency roofline instead",
                           highlight=False, soft_wrap=True)
         return None
-    exporter_fmt = ratio_run.format
-
-    def export(model: str, resolution: int, prec: str, dest: Path) -> Path:
-        from edgebench.exporters import export as export_model
-        from edgebench.spec import ExportSpec, ModelSpec, Variant
-
-        err_console.print(f"exporting reference {model} {prec} ({exporter_fmt}) once, into the cache …",
-                          highlight=False)
-        res = export_model(ModelSpec(name=model, input_shape=(1, 3, resolution, resolution)),
-                           ExportSpec(formats=(exporter_fmt,), variant=Variant(precision=prec), out_dir=dest,
-                                      parity_samples=1))
-        ok = [r for r in res if r.artifact is not None and r.error is None]
-        if not ok:
-            e = res[0].error if res else None
-            raise RunError(f"exporting reference {model} {prec} failed: {e.message if e else 'no result'}",
-                           hint=(e.hint if e else None) or "see `edgebench export` for the full result")
-        return Path(ok[0].artifact.path)
-
     suffix = Path(ratio_run.artifact.path).suffix
+    export = reference_exporter(ratio_run.format)
     refs = {k: ensure_reference(k, __version__, runtime, ratio_precision, suffix, export) for k in keys}
     entries = [f"user={runtime}:{ratio_run.artifact.path}"] + [f"{k}={runtime}:{p}" for k, p in refs.items()]
     err_console.print(f"timing {run.model} {ratio_run.variant} interleaved with {', '.join(keys)} "
