@@ -23,7 +23,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-import numpy as np
+from .errors import RunnerError, one_line
+from .inputs import resolve_shape, synthetic_feed
+from .runtimes import get_runtime
 
 
 class Session(Protocol):
@@ -96,31 +98,20 @@ def measure_interleaved(sessions: Mapping[str, Session], *, anchor: str, rounds:
                         runs_per_round=counts)
 
 
-def synthetic_feed(inputs: Sequence[Mapping[str, Any]], seed: int = 0) -> list[np.ndarray]:
-    """One array per input description ``{shape, dtype, …}`` (None dims → 1): standard normal
-    for float inputs, uniform over the type's range for integer ones. The same seed gives the
-    same arrays, so every artifact of a paired session sees the same data."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for d in inputs:
-        shape = [1 if s is None else int(s) for s in d["shape"]]
-        dtype = np.dtype(d.get("dtype") or "float32")
-        if np.issubdtype(dtype, np.integer):
-            info = np.iinfo(dtype)
-            out.append(rng.integers(max(info.min, -128), min(info.max, 127) + 1, size=shape).astype(dtype))
-        else:
-            out.append(rng.standard_normal(shape).astype(dtype))
-    return out
-
-
 def open_session(runtime: str, path: str, threads: int | None, input_shape: list[int] | None = None) -> Any:
-    """Load ``path`` with the runner runtime ``runtime`` and bind synthetic inputs: a session
-    ready for :func:`measure_interleaved`. Raises the runtime's RunnerError when it cannot."""
-    from edgebench.runner import get_runtime  # the runner package re-exports it; paired is not imported by it
-
+    """Load ``path`` with the runner runtime ``runtime`` and bind the runner's synthetic inputs
+    (the same data the timed loop feeds): a session ready for :func:`measure_interleaved`.
+    Raises RunnerError (stage runtime / load / input) when it cannot."""
     rt = get_runtime(runtime)(str(path), threads, input_shape)
-    rt.load()
-    rt.bind(synthetic_feed(rt.inputs()))
+    try:
+        rt.load()
+    except RunnerError:
+        raise
+    except Exception as exc:  # native runtimes raise their own types for a bad file
+        raise RunnerError("load", "cannot load %s with %s: %s" % (path, runtime, one_line(exc))) from None
+    inputs = rt.inputs()
+    rt.bind([synthetic_feed(inp, resolve_shape(inp, input_shape if len(inputs) == 1 else None))
+             for inp in inputs])
     return rt
 
 
@@ -152,9 +143,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--min-runs", type=int, default=5)
     ap.add_argument("--min-seconds", type=float, default=0.25)
+    ap.add_argument("--input-shape", help="e.g. 1,3,224,224: for models whose input shape is not in the file")
     args = ap.parse_args(argv)
-    result = measure_paired(args.entries, anchor=args.anchor or args.entries[0][0], threads=args.threads,
-                            rounds=args.rounds, min_runs=args.min_runs, min_seconds=args.min_seconds)
+    try:
+        shape = [int(d) for d in args.input_shape.split(",")] if args.input_shape else None
+    except ValueError:
+        ap.error("--input-shape %r is not a comma-separated list of integers" % args.input_shape)
+    try:
+        result = measure_paired(args.entries, anchor=args.anchor or args.entries[0][0], threads=args.threads,
+                                rounds=args.rounds, min_runs=args.min_runs, min_seconds=args.min_seconds,
+                                input_shape=shape)
+    except (RunnerError, ValueError) as err:
+        print("paired: %s" % one_line(err), file=sys.stderr)
+        return 1
     with open(args.json, "w") as fh:
         json.dump(result.to_dict(), fh, indent=1)
     return 0

@@ -3,7 +3,6 @@ with sessions whose invoke advances a fake clock."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from edgebench.runner import paired as R
@@ -64,10 +63,22 @@ def test_bad_arguments_raise():
         R.measure_interleaved({"a": FakeSession("a", Clock(), lambda i: 1.0)}, anchor="a", rounds=0)
 
 
-def test_synthetic_feed_is_reproducible_and_typed():
-    spec = [{"shape": [None, 3, 4, 4], "dtype": "float32"}, {"shape": [1, 8], "dtype": "int8"}]
-    x, y = R.synthetic_feed(spec)
-    assert x.shape == (1, 3, 4, 4) and x.dtype == np.float32 and y.dtype == np.int8
-    x2, y2 = R.synthetic_feed(spec)
-    assert np.array_equal(x, x2) and np.array_equal(y, y2)
-    assert -128 <= y.min() and y.max() <= 127
+def test_command_line_times_real_runtime_sessions(tmp_path, tiny_cnn, capsys):
+    import json
+
+    import torch
+
+    small = tmp_path / "small.pt"
+    torch.jit.trace(tiny_cnn, torch.randn(1, 3, 32, 32)).save(str(small))
+    out = tmp_path / "paired.json"
+    code = R.main(["--json", str(out), "--threads", "1", "--rounds", "3", "--min-runs", "2", "--min-seconds", "0",
+                   "--anchor", "b", "--input-shape", "1,3,32,32", f"a=torch:{small}", f"b=torch:{small}"])
+    assert code == 0
+    res = R.PairedResult.from_dict(json.loads(out.read_text()))
+    assert res.rounds == 3 and res.threads == 1 and res.runtimes == {"a": "torch", "b": "torch"}
+    assert len(res.ratios["a"]) == 3 and res.ratios["b"] == [1.0, 1.0, 1.0]
+    assert all(m > 0 for m in res.round_medians_ms["a"])
+    # a missing file is one line naming the stage, exit ≠ 0
+    assert R.main(["--json", str(out), f"a=torch:{tmp_path / 'nope.pt'}"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("paired: load:")
