@@ -278,18 +278,11 @@ def report(rows: list[dict], cache: dict, write: bool = False) -> None:
 
 def cpu_line() -> str:
     """``CPU: <model> | flags: avx2 fma … | <n> cores, load <1-min avg>`` for every printed figure."""
-    from edgebench.harness.runner import cpu_model
+    from edgebench.runner.probes import cpu_flags, cpu_model
 
-    flags: list[str] = []
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("flags", "Features")):
-                have = set(line.split(":", 1)[1].split())
-                flags = [f for f in ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni",
-                                     "avx512_bf16", "amx_int8", "asimd", "asimddp", "i8mm") if f in have]
-                break
-    except OSError:
-        pass
+    have = set(cpu_flags() or ())
+    flags = [f for f in ("avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16",
+                         "amx_int8", "asimd", "asimddp", "i8mm") if f in have]
     return (f"CPU: {cpu_model()} | flags: {' '.join(flags) or '?'} | {os.cpu_count()} cores, "
             f"load {os.getloadavg()[0]:.2f}")
 
@@ -315,7 +308,7 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
     from edgebench.profiles.anchored import ANCHORING_FILE, Anchoring, fit_transfer, quantile_band
     from edgebench.profiles.profiles import host_profile, load_profiles
     from edgebench.profiles.workload import Workload
-    from edgebench.harness.runner import cpu_model
+    from edgebench.runner.probes import cpu_model
 
     profiles = {n: p for n, p in load_profiles().items() if p.tier != "host"}
     host, how = host_profile(load_profiles(), cpu_model(), platform.machine())

@@ -38,6 +38,7 @@ from edgebench.profiles.anchored import HostRatio, load_anchoring, project_ancho
 from edgebench.profiles.profiles import host_profile, load_profiles
 from edgebench.profiles.references import ZOO_REFERENCES, ensure_reference
 from edgebench.profiles.workload import from_model_spec
+from edgebench.runner.probes import cpu_model
 from edgebench.spec import ModelSpec
 
 

@@ -39,7 +39,7 @@ def profiles_cmd(
     profiles = load_profiles(profiles_dir or ())
     table = Table(title="edgebench device profiles (peaks per core; ops = 2 × MACs)")
     for col in ("name", "tier", "stands for", "big cores", "fp32 GFLOPS", "fp16 GFLOPS", "int8 GOPS",
-                "int8 dot", "mem GB/s", "file"):
+                "int8 dot", "mem GB/s", "reference rows", "file"):
         table.add_column(col, justify="right" if "GF" in col or "GO" in col or "GB" in col else "left")
     for p in sorted(profiles.values(), key=lambda p: (p.tier, p.name)):
         big = [c for c in p.clusters if c.big]
@@ -47,7 +47,9 @@ def profiles_cmd(
         table.add_row(p.name, p.tier, p.device_class,
                       " + ".join(f"{c.count}× {c.core} @ {c.ghz:g} GHz" for c in big),
                       f"{top.fp32_gflops:g}", f"{top.fp16_gflops:g}" if top.fp16_gflops else "—",
-                      f"{top.int8_gops:g}", top.int8_dot, f"{p.bandwidth_gbs:g}", Path(p.path or "").name)
+                      f"{top.int8_gops:g}", top.int8_dot, f"{p.bandwidth_gbs:g}",
+                      ", ".join(sorted({f"{r.runtime} {r.precision}" for r in p.references})) or "—",
+                      Path(p.path or "").name)
     out = _table_out()
     out.print(table)
     if sources:
