@@ -395,3 +395,25 @@ def test_shipped_anchoring_is_the_fit_of_the_shipped_rows():
     assert refit.params == pytest.approx(shipped.transfer.params, abs=1e-3)
     lo, hi = shipped.band("device-rows")
     assert lo < 0 < hi and shipped.band("roofline-transfer") != (lo, hi)
+
+
+def test_project_run_anchored_rows_say_their_path_and_fall_back_honestly(db, tiny_zoo_entry):
+    from edgebench.profiles.profiles import load_profiles
+
+    run = _stored_run(db, tiny_zoo_entry)
+    profiles = load_profiles()
+    ratios = {k: A.HostRatio(k, 0.1, "fp32", 1, (0.1, 0.1, 0.1)) for k in
+              ("mobilenet_v2@224", "mobilenet_v3_small@224", "mobilenet_v3_large@224")}
+    rows = A.project_run_anchored(run, [profiles["pixel3"], profiles["low"]], ["1-big"], ratios=ratios,
+                                  runtime="litert", all_profiles=profiles, paired={"rounds": 3})
+    by = {p.profile: p for p in rows}
+    assert by["pixel3"].method == f"{A.METHOD} (device-rows)" and by["low"].method == f"{A.METHOD} (roofline-transfer)"
+    # pixel3 1 thread fp32 rows: V2 56, V3-S 14.4, V3-L 44 ms (MobileNetV3 paper) × 0.1, weighted by similarity
+    assert 1.0 < by["pixel3"].point_ms < 6.0
+    assert all(p.run_id == run.run_id and p.low_ms < p.point_ms < p.high_ms for p in rows)
+    assert by["low"].details["path"] == "roofline-transfer" and "low has no litert fp32" in by["low"].details["note"]
+    assert by["pixel3"].details["paired"] == {"rounds": 3} and "mobilenet_v2@224" in by["pixel3"].details["host_ratios"]
+    # a runtime no profile has rows for: the host-efficiency roofline, and the row says why
+    legacy = A.project_run_anchored(run, [profiles["pixel3"]], ["1-big"], ratios=ratios, runtime="onnxruntime",
+                                    all_profiles=profiles)
+    assert legacy[0].method == J.METHOD and "no profile has a onnxruntime fp32 reference row" in legacy[0].details["note"]
