@@ -377,8 +377,11 @@ def test_interval_bands_come_from_other_devices_only():
             for h in held]
     banded = V.with_bands(fake)
     d1 = [b for b in banded if b[0].row.device == "d1"][0]
-    # d1's band comes from d2 and d3: quantiles 0.1 / 0.9 of three −0.2 and three 0.0
-    lo, hi = np.quantile([-0.2] * 3 + [0.0] * 3, [0.1, 0.9])
+    # d1's band comes from d2 and d3's errors, three −0.2 and three 0.0: order statistics
+    # ⌊7·0.1⌋ → 1st (clamped) and ⌈7·0.9⌉ → 7th → 6th (clamped) of the six
+    lo, hi = -0.2, 0.0
+    assert A.quantile_band([0.3, -0.1, 0.0, 0.2, -0.3, 0.1, 0.05, -0.05, 0.15, -0.2, 0.25]) == (-0.3, 0.3)
+    assert A.quantile_band(range(99)) == (9, 89)  # n = 99: the 10th and the 90th
     assert (d1[1], d1[2]) == pytest.approx((d1[0].projected_ms * math.exp(lo), d1[0].projected_ms * math.exp(hi)))
     s = V.summary(banded)
     assert s["rows"] == 9 and s["within"] == 1.0
