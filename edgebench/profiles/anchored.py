@@ -310,3 +310,63 @@ def quantile_band(log_errors: Iterable[float], low: float = 0.1, high: float = 0
     lo = min(n, max(1, math.floor((n + 1) * low)))
     hi = min(n, max(1, math.ceil((n + 1) * high)))
     return e[lo - 1], e[hi - 1]
+
+
+# --- from a measured run ------------------------------------------------------------------------
+
+def reference_keys_for(runtime: str, precision: str, profiles: Iterable[Profile],
+                       available: Iterable[str]) -> list[str]:
+    """Reference models (``model@resolution`` among ``available``) that some profile has a
+    ``runtime`` / ``precision`` row for: the ones worth measuring beside the user's artifact."""
+    have = {r.key for p in profiles for r in p.references if r.runtime == runtime and r.precision == precision}
+    return sorted(k for k in available if k in have)
+
+
+def project_run_anchored(run: Any, targets: Sequence[Profile], threads: Sequence[str], *,
+                         ratios: Mapping[str, HostRatio], runtime: str, all_profiles: Mapping[str, Profile],
+                         anchoring: Anchoring | None = None, work: Workload | None = None,
+                         ref_work: Mapping[str, Workload] | None = None, paired: Mapping[str, Any] | None = None,
+                         calibration: Calibration | None = None) -> list:
+    """Projections of a measured run onto each profile × thread setting, anchored on references.
+
+    ``ratios`` are this run's artifact over each reference, measured here paired (same runtime
+    ``runtime``, same threads); ``paired`` is the raw paired session (stored in every row's
+    details). A profile with no usable reference row for ``runtime`` anywhere falls back to the
+    host-efficiency roofline (:func:`edgebench.profiles.projection.project`), and the row says so.
+    Returns :class:`~edgebench.results.Projection` rows pointing at ``run``."""
+    anchoring = anchoring or load_anchoring()
+    host_env = (run.environment or {}).get("host") or {}
+    host, host_how = host_profile(dict(all_profiles), host_env.get("cpu_model"), host_env.get("arch"))
+    w = work or from_run(run)
+    precision = run_precision(run.variant)
+    devices = {n: p for n, p in all_profiles.items() if p.tier != "host"}
+    out = []
+    for device in targets:
+        for t in threads:
+            n = device.threads(t)
+            est = project_anchored(w, ratios, device, precision, n, runtime, host, anchoring, devices,
+                                   work=ref_work)
+            details: dict[str, Any] = {"n_threads": n, "runtime": runtime, "precision": precision,
+                                       "host_ratios": {k: r.to_dict() for k, r in ratios.items()},
+                                       "workload": w.to_dict(), "anchoring": anchoring.source}
+            if paired is not None:
+                details["paired"] = dict(paired)
+            if est is not None:
+                out.append(Projection(
+                    run_id=run.run_id, profile=device.name, tier=device.tier, threads=t, point_ms=est.point_ms,
+                    low_ms=est.low_ms, high_ms=est.high_ms, method=f"{METHOD} ({est.path})", model=run.model,
+                    format=run.format, variant=run.variant, details=details | est.details()))
+                continue
+            if not run.latency or not run.latency.p50_ms:
+                continue
+            cal = calibration or load_calibration()
+            legacy = project(w, run.latency.p50_ms, precision, host, run_threads(run, host_env.get("cores")),
+                             device, t, cal)
+            note = (f"no profile has a {runtime} {precision} reference row among the measured references: "
+                    f"host-efficiency roofline from this machine's p50 (inherits the host's noise; less accurate)")
+            out.append(Projection(
+                run_id=run.run_id, profile=device.name, tier=device.tier, threads=t, point_ms=legacy.point_ms,
+                low_ms=legacy.low_ms, high_ms=legacy.high_ms, method=roofline.METHOD,
+                model=run.model, format=run.format, variant=run.variant,
+                details=details | legacy.details | {"path": "host-roofline", "note": note, "host_choice": host_how}))
+    return out
