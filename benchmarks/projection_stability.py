@@ -101,10 +101,11 @@ def main() -> None:
     print(f"{args.model} ({user.name}) vs references {', '.join(keys)}; {args.runtime}, {args.rounds} rounds, "
           f"{args.threads} thread(s)")
 
-    runs, p50s = [], []
+    runs, p50s, runs_raw = [], [], []
     for i in range(args.invocations):
         t0 = time.perf_counter()
         data = paired_once(entries, args.threads, args.rounds, pin=False)
+        runs_raw.append(data)
         runs.append(projections(data, keys, work, targets, args.runtime, host, anchoring, devices))
         p50s.append(statistics.median(data["round_medians_ms"]["user"]))
         print(f"  invocation {i + 1}: host p50 {p50s[-1]:.2f} ms, "
@@ -133,6 +134,49 @@ def main() -> None:
         worst = max(worst, abs(b / a - 1))
         print(f"  {k[0]:8} {k[1]:8} first host {a:8.2f} ms   simulated second host {b:8.2f} ms   {100 * (b / a - 1):+5.1f} %")
     print(f"largest difference: {100 * worst:.1f} % (goal ≤ 10 %)")
+    other_host(runs_raw, keys, targets, args.runtime, host, anchoring, devices)
+
+
+def other_host(sessions: list[dict], keys: list[str], targets, runtime: str, host, anchoring, profiles) -> None:
+    """A real second x86 host: the reference models projected as if each were the user's model, from
+    this machine's sessions and from the host measurements cached by projection_accuracy.py (another
+    machine, another day); prints both and the largest difference."""
+    from projection_accuracy import CACHE, load_cache, workloads
+
+    from edgebench.profiles.calibration import reference_rows
+    from edgebench.profiles.workload import Workload
+
+    cache = load_cache()
+    theirs = {k.rsplit("/", 2)[0]: v for k, v in cache["measurements"].items()
+              if k.endswith("/fp32/t1") and "round_medians_ms" in v}
+    common = [k for k in keys if k in theirs]
+    if len(common) < 2:
+        print(f"(no second host: {CACHE.name} lacks these references)")
+        return
+    cpus = sorted({v.get("cpu", "?") for v in theirs.values()})
+    dates = sorted({v.get("measured_at", "?") for v in theirs.values()})
+    work = {k: Workload.from_dict(w) for k, w in workloads(reference_rows(), cache).items()}
+    print(f"\n== two real hosts: this one ({cpu_line()}) vs {CACHE.name} ({', '.join(cpus)}, {', '.join(dates)}, "
+          f"flags not recorded) ==")
+    worst = 0.0
+    for user in common:
+        mine = {r: HostRatio(r, statistics.median(statistics.median(a / b for a, b in zip(
+            s["round_medians_ms"][user], s["round_medians_ms"][r])) for s in sessions), "fp32", 1)
+                for r in common if r != user}
+        other = {r: HostRatio(r, statistics.median(a / b for a, b in zip(theirs[user]["round_medians_ms"],
+                                                                           theirs[r]["round_medians_ms"])), "fp32", 1)
+                 for r in common if r != user}
+        for p in targets:
+            for setting in ("1-big", "all-big"):
+                a = project_anchored(work[user], mine, p, "fp32", p.threads(setting), runtime, host, anchoring, profiles)
+                b = project_anchored(work[user], other, p, "fp32", p.threads(setting), runtime, host, anchoring,
+                                     profiles)
+                if a is None or b is None:
+                    continue
+                worst = max(worst, abs(a.point_ms / b.point_ms - 1))
+                print(f"  {user:24} → {p.name:7} {setting:8} this host {a.point_ms:7.2f} ms   other host "
+                      f"{b.point_ms:7.2f} ms   {100 * (a.point_ms / b.point_ms - 1):+5.1f} %")
+    print(f"largest difference between the two hosts: {100 * worst:.1f} % (goal ≤ 10 %)")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """Paired timing: several artifacts in one process, timed interleaved in rounds (A B C A B C …).
 
 Each artifact gets one warm session (its runtime loaded once, inputs bound once, same thread
-count for all); every round runs each session for at least ``min_runs`` invocations and
-``min_seconds`` and keeps that round's median. Because the artifacts of one round ran within a
-second of each other, the per-round *ratio* to an anchor cancels what the machine was doing at
-the time (another user's job, a frequency change): the ratio's spread over rounds is far smaller
-than any one artifact's.
+count for all); within a round the sessions are invoked one call each in turn until each has at
+least ``min_runs`` calls and the round has lasted ``min_seconds`` per session, and each round
+keeps every session's median. Because the calls of one round alternate, the per-round *ratio* to
+an anchor cancels what the machine was doing at the time (another user's job, a frequency
+change): the ratio's spread over rounds is far smaller than any one artifact's.
 
     python -m edgebench.runner.paired --json OUT.json --threads 1 --rounds 7 \\
         mine=litert:model.tflite ref=litert:mobilenet_v2.tflite --anchor ref
@@ -48,6 +48,8 @@ class PairedResult:
     ratios: dict[str, list[float]]
     runs_per_round: dict[str, list[int]] = field(default_factory=dict)
     runtimes: dict[str, str] = field(default_factory=dict)
+    timer: str = "wall"  # what round_medians_ms measure: "wall" (perf_counter) or "cpu" (see cpu_timer)
+    wall_round_medians_ms: dict[str, list[float]] = field(default_factory=dict)
 
     def median_ms(self, name: str) -> float:
         """Median over rounds of ``name``'s per-round medians (ms)."""
@@ -67,10 +69,23 @@ class PairedResult:
         return cls(**dict(d))
 
 
+def cpu_timer(threads: int | None) -> Callable[[], float]:
+    """CPU seconds of the calling thread for a 1-thread session (the runtimes run a 1-thread
+    inference on the caller), else of the whole process: time the machine's other users take
+    from us (a preemption mid-call) is not counted."""
+    return time.thread_time if threads == 1 else time.process_time
+
+
 def measure_interleaved(sessions: Mapping[str, Session], *, anchor: str, rounds: int = 7, min_runs: int = 5,
                         min_seconds: float = 0.25, warmup_runs: int = 3, threads: int | None = None,
-                        clock: Callable[[], float] = time.perf_counter) -> PairedResult:
-    """Time ``sessions`` (name → a bound session) in ``rounds`` round-robin passes.
+                        clock: Callable[[], float] = time.perf_counter,
+                        timer: Callable[[], float] | None = None, timer_name: str = "wall") -> PairedResult:
+    """Time ``sessions`` (name → a bound session) in ``rounds`` rounds; within a round the sessions
+    are invoked in turn, one call each (A B C A B C …), until each has ``min_runs`` calls and the
+    round has lasted ``min_seconds`` per session; each round keeps every session's median.
+    ``clock`` (wall) bounds the rounds and is recorded in ``wall_round_medians_ms``; ``timer``
+    (default: ``clock``) times each call for ``round_medians_ms`` and the ratios — a CPU-time
+    timer (:func:`cpu_timer`) keeps a crowded machine's preemptions out of the ratios.
 
     Every session is warmed up ``warmup_runs`` times first (XNNPACK packs weights on the first
     invokes). Raises ValueError when ``anchor`` is not one of the sessions or ``rounds`` < 1."""
@@ -81,21 +96,31 @@ def measure_interleaved(sessions: Mapping[str, Session], *, anchor: str, rounds:
     for s in sessions.values():
         for _ in range(warmup_runs):
             s.invoke()
+    timer = timer or clock
     medians: dict[str, list[float]] = {n: [] for n in sessions}
+    walls: dict[str, list[float]] = {n: [] for n in sessions}
     counts: dict[str, list[int]] = {n: [] for n in sessions}
     for _ in range(rounds):
-        for name, s in sessions.items():
-            samples: list[float] = []
-            start = clock()
-            while len(samples) < min_runs or clock() - start < min_seconds:
-                t0 = clock()
+        # one invocation of each in turn (A B C A B C …): whatever else the machine does at that
+        # moment slows every artifact of the round alike, and the ratio cancels it
+        samples: dict[str, list[float]] = {n: [] for n in sessions}
+        wall: dict[str, list[float]] = {n: [] for n in sessions}
+        start = clock()
+        while (min(len(v) for v in samples.values()) < min_runs
+               or clock() - start < min_seconds * len(sessions)):
+            for name, s in sessions.items():
+                w0, t0 = clock(), timer()
                 s.invoke()
-                samples.append((clock() - t0) * 1e3)
-            medians[name].append(statistics.median(samples))
-            counts[name].append(len(samples))
+                t1, w1 = timer(), clock()
+                samples[name].append((t1 - t0) * 1e3)
+                wall[name].append((w1 - w0) * 1e3)
+        for name, v in samples.items():
+            medians[name].append(statistics.median(v))
+            walls[name].append(statistics.median(wall[name]))
+            counts[name].append(len(v))
     ratios = {n: [a / b for a, b in zip(m, medians[anchor])] for n, m in medians.items()}
     return PairedResult(anchor=anchor, threads=threads, rounds=rounds, round_medians_ms=medians, ratios=ratios,
-                        runs_per_round=counts)
+                        runs_per_round=counts, timer=timer_name, wall_round_medians_ms=walls)
 
 
 def open_session(runtime: str, path: str, threads: int | None, input_shape: list[int] | None = None) -> Any:
@@ -117,11 +142,15 @@ def open_session(runtime: str, path: str, threads: int | None, input_shape: list
 
 def measure_paired(entries: Sequence[tuple[str, str, str]], *, anchor: str, threads: int | None = None,
                    rounds: int = 7, min_runs: int = 5, min_seconds: float = 0.25,
-                   input_shape: list[int] | None = None) -> PairedResult:
-    """Open one session per ``(name, runtime, path)`` and time them interleaved (see module doc)."""
+                   input_shape: list[int] | None = None, timer: str = "cpu") -> PairedResult:
+    """Open one session per ``(name, runtime, path)`` and time them interleaved (see module doc);
+    ``timer`` "cpu" (default, :func:`cpu_timer`) or "wall" decides what the ratios are taken of."""
+    if timer not in ("cpu", "wall"):
+        raise ValueError("timer must be cpu or wall, not %r" % timer)
     sessions = {name: open_session(runtime, path, threads, input_shape) for name, runtime, path in entries}
     result = measure_interleaved(sessions, anchor=anchor, rounds=rounds, min_runs=min_runs,
-                                 min_seconds=min_seconds, threads=threads)
+                                 min_seconds=min_seconds, threads=threads,
+                                 timer=cpu_timer(threads) if timer == "cpu" else None, timer_name=timer)
     return PairedResult(**{**result.to_dict(), "runtimes": {n: r for n, r, _ in entries}})
 
 
@@ -144,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--min-runs", type=int, default=5)
     ap.add_argument("--min-seconds", type=float, default=0.25)
     ap.add_argument("--input-shape", help="e.g. 1,3,224,224: for models whose input shape is not in the file")
+    ap.add_argument("--timer", choices=("cpu", "wall"), default="cpu",
+                    help="what the ratios are taken of: CPU time (default; preemptions on a shared machine "
+                         "do not count) or wall time")
     args = ap.parse_args(argv)
     try:
         shape = [int(d) for d in args.input_shape.split(",")] if args.input_shape else None
@@ -152,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = measure_paired(args.entries, anchor=args.anchor or args.entries[0][0], threads=args.threads,
                                 rounds=args.rounds, min_runs=args.min_runs, min_seconds=args.min_seconds,
-                                input_shape=shape)
+                                input_shape=shape, timer=args.timer)
     except (RunnerError, ValueError) as err:
         print("paired: %s" % one_line(err), file=sys.stderr)
         return 1
