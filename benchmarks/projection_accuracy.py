@@ -42,7 +42,7 @@ from pathlib import Path
 from edgebench.profiles.calibration import host_precision
 
 HERE = Path(__file__).resolve().parent
-CACHE = HERE / "projection_accuracy_host.json"
+CACHE = Path(os.environ.get("EDGEBENCH_PA_CACHE", HERE / "projection_accuracy_host.json"))
 ARTIFACTS = Path(os.environ.get("EDGEBENCH_PA_ARTIFACTS", Path.home() / ".cache" / "edgebench" / "projection_accuracy"))
 
 # Published model name → how to build an equivalent here (random init) and at which resolution.
@@ -104,42 +104,24 @@ def export_one(model: str, resolution: int, precision: str, out: Path) -> None:
     tmp.rename(out)
 
 
-class _Timed:
-    """One loaded interpreter, ready to be invoked."""
+def measure(keys: list[tuple[str, int, str, int]], rounds: int = 7) -> dict[tuple, dict]:
+    """Paired timing (:mod:`edgebench.runner.paired`) of every artifact in one session: one call
+    each in turn, ``rounds`` rounds, CPU time of the calling thread; keeps each round's median
+    (ratios are taken round by round) and their median as ``ms``."""
+    import statistics
 
-    def __init__(self, path: Path, threads: int):
-        import numpy as np
-        from ai_edge_litert.interpreter import Interpreter
+    from edgebench.runner.paired import measure_paired
 
-        self.interp = Interpreter(model_path=str(path), num_threads=threads)
-        self.interp.allocate_tensors()
-        inp = self.interp.get_input_details()[0]
-        rng = np.random.default_rng(0)
-        self.interp.set_tensor(inp["index"], rng.standard_normal(inp["shape"]).astype(inp["dtype"]))
-
-    def once_ms(self) -> float:
-        t0 = time.perf_counter()
-        self.interp.invoke()
-        return (time.perf_counter() - t0) * 1e3
-
-
-def measure(keys: list[tuple[str, int, str, int]], rounds: int = 7, min_runs: int = 5,
-            min_seconds: float = 0.4) -> dict[tuple, dict]:
-    """Interleaved timing: each round runs every artifact (≥ min_runs and ≥ min_seconds) and takes
-    its median; the result keeps every round's median and their minimum."""
-    timed = {k: _Timed(artifact_path(*k[:3]), k[3]) for k in keys}
-    for t in timed.values():  # warm-up: first invokes pay for XNNPACK packing
-        for _ in range(2):
-            t.once_ms()
-    medians: dict[tuple, list[float]] = {k: [] for k in keys}
-    for r in range(rounds):
-        for k, t in timed.items():
-            samples, t0 = [], time.perf_counter()
-            while len(samples) < min_runs or time.perf_counter() - t0 < min_seconds:
-                samples.append(t.once_ms())
-            medians[k].append(statistics.median(samples))
-        print(f"  round {r + 1}/{rounds} done", flush=True)
-    return {k: {"ms": min(v), "round_medians_ms": [round(x, 3) for x in v]} for k, v in medians.items()}
+    threads = {k[3] for k in keys}
+    if len(threads) != 1:
+        raise ValueError("one thread count per session")
+    names = {cache_key(*k): k for k in keys}
+    res = measure_paired([(n, "litert", str(artifact_path(*k[:3]))) for n, k in names.items()],
+                         anchor=next(iter(names)), threads=threads.pop(), rounds=rounds)
+    return {k: {"ms": statistics.median(res.round_medians_ms[n]),
+                "round_medians_ms": [round(x, 4) for x in res.round_medians_ms[n]],
+                "wall_round_medians_ms": [round(x, 4) for x in res.wall_round_medians_ms[n]], "timer": res.timer}
+            for n, k in names.items()}
 
 
 def load_cache() -> dict:
@@ -152,10 +134,12 @@ def cache_key(model: str, resolution: int, precision: str, threads: int) -> str:
     return f"{model}@{resolution}/{precision}/t{threads}"
 
 
-def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False) -> dict:
-    """Measure (and cache) every (model, resolution, precision) the rows need at ``threads``."""
+def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False, fp32_only: bool = False) -> dict:
+    """Measure (and cache) every (model, resolution, precision) the rows need at ``threads``
+    (``fp32_only``: only the fp32 artifacts, which the method's ratios come from)."""
     cache = load_cache()
-    want = sorted({(r["model"], int(r["resolution"]), host_precision(r["precision"])) for r in rows})
+    want = sorted({(r["model"], int(r["resolution"]), "fp32" if fp32_only else host_precision(r["precision"]))
+                   for r in rows})
     missing = [w for w in want if remeasure or cache_key(*w, threads) not in cache["measurements"]]
     if not missing:
         return cache
@@ -182,7 +166,7 @@ def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False)
     load_before = os.getloadavg()[0]
     for k, v in measure(keys).items():
         v.update(measured_at=when, host=platform.node(), cpu=cpu_model(), threads=threads,
-                 loadavg_1min_before=round(load_before, 2), method="min over 7 interleaved rounds of per-round medians",
+                 loadavg_1min_before=round(load_before, 2), method="paired: 7 rounds, one call each in turn, CPU time; ms = median of round medians",
                  artifact_bytes=artifact_path(*k[:3]).stat().st_size)
         cache["measurements"][cache_key(*k)] = v
     CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
@@ -418,6 +402,9 @@ def main() -> None:
     ap.add_argument("--export-one", nargs=3, metavar=("MODEL", "RES", "PREC"), help=argparse.SUPPRESS)
     ap.add_argument("--measure-only", action="store_true", help="measure what is missing and stop")
     ap.add_argument("--remeasure", action="store_true", help="ignore the cache and measure again")
+    ap.add_argument("--fp32-only", action="store_true",
+                    help="measure only the fp32 artifacts (int8 rows take their ratios from them); with "
+                         "EDGEBENCH_PA_CACHE=other.json: the same check from a second host")
     ap.add_argument("--write", action="store_true",
                     help="write edgebench/profiles/data/anchoring.json (transfer fit, bands, work splits)")
     ap.add_argument("--holdout-source", help="rows whose source contains this text are validation only")
@@ -435,7 +422,7 @@ def main() -> None:
     from edgebench.profiles.calibration import reference_rows
 
     rows = reference_rows()
-    cache = ensure_measured(rows, remeasure=args.remeasure)
+    cache = ensure_measured(rows, remeasure=args.remeasure, fp32_only=args.fp32_only)
     if args.measure_only:
         return
     if args.write_calibration:
