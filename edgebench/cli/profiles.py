@@ -102,6 +102,10 @@ def project_cmd(
         runs = [store.get(r) for r in run_ids or ()]
         runs += _measure_here(artifacts or [], store, host_threads)
         projections = []
+        if paired:
+            runs, skipped = _device_runtime_runs(runs, everything)
+            for note in skipped:
+                err_console.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
         for run in runs:
             made = None
             if paired:
@@ -163,6 +167,35 @@ def _runtime_of(fmt: str | None) -> str | None:
     return getattr(registry.get(fmt), "runtime", None)
 
 
+def _run_shape(run) -> list[int] | None:
+    """The input shape a run was measured with (its bench / model spec, else its manifest)."""
+    spec = run.spec or {}
+    for part in ("bench", "model"):
+        shape = (spec.get(part) or {}).get("input_shape")
+        if shape:
+            return list(shape)
+    shape = (((run.artifact.manifest if run.artifact else None) or {}).get("input_spec") or {}).get("shape")
+    return list(shape) if shape else None
+
+
+def _device_runtime_runs(runs: list, everything: dict) -> tuple[list, list[str]]:
+    """The runs to project: of several artifacts of one model and variant, only those whose
+    runtime some profile has reference rows for (phones run LiteRT / ExecuTorch, not what happened
+    to be measured here); returns (runs, notes about the ones left out)."""
+    with_rows = {r.runtime for p in everything.values() for r in p.references}
+    keep, notes = [], []
+    for run in runs:
+        rt = _runtime_of(run.format)
+        better = [o for o in runs if o is not run and o.model == run.model and o.variant == run.variant
+                  and _runtime_of(o.format) in with_rows]
+        if rt not in with_rows and better:
+            notes.append(f"{run.model} {run.variant} {run.format}: no profile has {rt} reference rows; projected "
+                         f"from the {better[0].format} artifact ({_runtime_of(better[0].format)}) instead")
+            continue
+        keep.append(run)
+    return keep, notes
+
+
 def reference_exporter(fmt: str):
     """``export(model, resolution, precision, dest_dir) -> path`` writing a zoo reference model in
     format ``fmt`` (what :func:`edgebench.profiles.references.ensure_reference` calls on a cache miss)."""
@@ -196,6 +229,7 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
     import tempfile
 
     from edgebench import __version__
+    from edgebench.harness.artifacts import file_input_shape
     from edgebench.profiles.anchored import HostRatio, project_run_anchored, reference_keys_for
     from edgebench.profiles.projection import run_precision
     from edgebench.profiles.references import ZOO_REFERENCES, ensure_reference
@@ -228,12 +262,20 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
     export = reference_exporter(ratio_run.format)
     refs = {k: ensure_reference(k, __version__, runtime, ratio_precision, suffix, export) for k in keys}
     entries = [f"user={runtime}:{ratio_run.artifact.path}"] + [f"{k}={runtime}:{p}" for k, p in refs.items()]
+    # files that do not record their input shape get it from the run's spec / manifest (user) or the key
+    shapes = []
+    if file_input_shape(Path(ratio_run.artifact.path), ratio_run.format) is None and _run_shape(ratio_run):
+        shapes += ["--shape", "user=" + ",".join(map(str, _run_shape(ratio_run)))]
+    for k, p in refs.items():
+        if file_input_shape(p, ratio_run.format) is None:
+            res = int(k.partition("@")[2] or 224)
+            shapes += ["--shape", f"{k}=1,3,{res},{res}"]
     err_console.print(f"timing {run.model} {ratio_run.variant} interleaved with {', '.join(keys)} "
                       f"({runtime}, {threads} thread(s), {rounds} rounds) …", highlight=False)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "paired.json"
         proc = subprocess.run([sys.executable, "-m", "edgebench.runner.paired", "--json", str(out), "--threads",
-                               str(threads), "--rounds", str(rounds), "--anchor", "user", *entries],
+                               str(threads), "--rounds", str(rounds), "--anchor", "user", *shapes, *entries],
                               capture_output=True, text=True)
         if proc.returncode != 0 or not out.exists():
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]

@@ -146,6 +146,8 @@ def ensure_reference(key: str, version: str, runtime: str, precision: str, suffi
     work = dest.parent / f".{dest.name}.export"
     work.mkdir(exist_ok=True)
     written = Path(export(model, resolution, precision, work))
+    for companion in written.parent.glob(written.name + ".*"):  # the manifest beside it
+        os.replace(companion, dest.parent / (dest.name + companion.name[len(written.name):]))
     os.replace(written, dest)
     for leftover in sorted(work.rglob("*"), reverse=True):
         leftover.unlink() if leftover.is_file() else leftover.rmdir()

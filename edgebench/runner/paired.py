@@ -140,18 +140,30 @@ def open_session(runtime: str, path: str, threads: int | None, input_shape: list
     return rt
 
 
-def measure_paired(entries: Sequence[tuple[str, str, str]], *, anchor: str, threads: int | None = None,
+def measure_paired(entries: Sequence[tuple], *, anchor: str, threads: int | None = None,
                    rounds: int = 7, min_runs: int = 5, min_seconds: float = 0.25,
-                   input_shape: list[int] | None = None, timer: str = "cpu") -> PairedResult:
+                   input_shape: list[int] | None = None, timer: str = "cpu",
+                   shapes: Mapping[str, list[int]] | None = None) -> PairedResult:
     """Open one session per ``(name, runtime, path)`` and time them interleaved (see module doc);
-    ``timer`` "cpu" (default, :func:`cpu_timer`) or "wall" decides what the ratios are taken of."""
+    ``shapes[name]`` (else ``input_shape``) is the input shape for a file that does not record
+    it; ``timer`` "cpu" (default, :func:`cpu_timer`) or "wall" decides what the ratios are taken of."""
     if timer not in ("cpu", "wall"):
         raise ValueError("timer must be cpu or wall, not %r" % timer)
-    sessions = {name: open_session(runtime, path, threads, input_shape) for name, runtime, path in entries}
+    shapes = shapes or {}
+    sessions = {name: open_session(runtime, path, threads, shapes.get(name, input_shape))
+                for name, runtime, path in entries}
     result = measure_interleaved(sessions, anchor=anchor, rounds=rounds, min_runs=min_runs,
                                  min_seconds=min_seconds, threads=threads,
                                  timer=cpu_timer(threads) if timer == "cpu" else None, timer_name=timer)
     return PairedResult(**{**result.to_dict(), "runtimes": {n: r for n, r, _ in entries}})
+
+
+def _shape(text: str) -> tuple[str, list[int]]:
+    name, _, dims = text.partition("=")
+    try:
+        return name, [int(d) for d in dims.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not NAME=d,d,d,d" % text) from None
 
 
 def _entry(text: str) -> tuple[str, str, str]:
@@ -173,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--min-runs", type=int, default=5)
     ap.add_argument("--min-seconds", type=float, default=0.25)
     ap.add_argument("--input-shape", help="e.g. 1,3,224,224: for models whose input shape is not in the file")
+    ap.add_argument("--shape", type=_shape, action="append", default=[], metavar="NAME=1,3,224,224",
+                    help="input shape of one entry whose file does not record it (repeatable)")
     ap.add_argument("--timer", choices=("cpu", "wall"), default="cpu",
                     help="what the ratios are taken of: CPU time (default; preemptions on a shared machine "
                          "do not count) or wall time")
@@ -184,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = measure_paired(args.entries, anchor=args.anchor or args.entries[0][0], threads=args.threads,
                                 rounds=args.rounds, min_runs=args.min_runs, min_seconds=args.min_seconds,
-                                input_shape=shape, timer=args.timer)
+                                input_shape=shape, timer=args.timer, shapes=dict(args.shape))
     except (RunnerError, ValueError) as err:
         print("paired: %s" % one_line(err), file=sys.stderr)
         return 1
