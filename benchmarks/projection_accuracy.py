@@ -236,7 +236,7 @@ def report(rows: list[dict], cache: dict, write: bool = False) -> None:
     for h in held:
         r = h.row
         mark = "" if abs(h.ratio - 1) <= 0.30 else "  ✗"
-        print(f"{r.model:20} {r.resolution:>4} {r.precision:5} {r.device:7} {r.threads:>3} {r.runtime or 'tflite':15} "
+        print(f"{r.model:20} {r.resolution:>4} {r.precision:5} {r.device:7} {r.threads:>3} {r.runtime or 'litert':15} "
               f"{r.host_ms:7.2f} {r.host_precision:4} {r.published_ms:9.1f} {h.projected_ms:9.1f} "
               f"{100 * (h.ratio - 1):+6.0f}%{mark}")
     s = summary(held)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import os
+import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -30,11 +31,9 @@ DATA = Path(__file__).resolve().parent / "data"
 PUBLISHED_CSV = DATA / "reference" / "published_latencies.csv"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edgebench" / "references"
 
-# published runtime label (lower case, substring) → runner runtime name; the kernel library is
-# kept in ``engine`` so that PyTorch/qnnpack int8 rows stay distinguishable in reports
-_RUNTIME_LABELS = (("tflite", "litert", "xnnpack"), ("litert", "litert", "xnnpack"),
-                   ("qnnpack", "torch", "qnnpack"), ("pytorch", "torch", None), ("executorch", "executorch", None),
-                   ("onnx runtime", "onnxruntime", None), ("onnxruntime", "onnxruntime", None))
+# published runtime label → runner runtime name, as data; the kernel library is kept in ``engine``
+# so that PyTorch/qnnpack int8 rows stay distinguishable in reports
+RUNTIME_LABELS = DATA / "reference" / "runtime_labels.toml"
 
 # zoo models usable as references: name → input resolution. The zoo builds them reproducibly
 # (random init, fixed seed), so the work, and the timing, are the same for every user.
@@ -75,9 +74,9 @@ def runtime_name(label: str) -> tuple[str, str | None]:
 
     Raises ConfigError for a label it does not know."""
     low = label.lower()
-    for needle, name, engine in _RUNTIME_LABELS:
-        if needle in low:
-            return name, engine
+    for entry in tomllib.loads(RUNTIME_LABELS.read_text())["label"]:
+        if entry["contains"] in low:
+            return entry["runtime"], entry.get("engine")
     raise ConfigError(f"unknown runtime label {label!r} in the published table",
                       hint="use a runner runtime name: litert, torch, onnxruntime, executorch, coreml")
 

@@ -13,10 +13,10 @@ from edgebench.results import ArtifactInfo, LatencyStats, RunResult, Status, Sto
 
 def _measured(p50: float, variant: str = "fp32") -> RunResult:
     return RunResult(
-        model="mobilenet_v3_small", format="tflite", variant=variant, target="local", status=Status.OK,
+        model="mobilenet_v3_small", format="fmt-a", variant=variant, target="local", status=Status.OK,
         spec={"bench": {"threads": 1}},
         environment={"host": {"cpu_model": "AMD EPYC 7B13", "arch": "x86_64", "cores": 2}},
-        artifact=ArtifactInfo(path="m.tflite", format="tflite", variant=variant, size_bytes=10_000_000,
+        artifact=ArtifactInfo(path="m.model", format="fmt-a", variant=variant, size_bytes=10_000_000,
                               params=2_542_856, macs=56_510_400),
         latency=LatencyStats(50, p50, 0.1, p50 * 0.9, p50, p50 * 1.1, p50 * 1.2, p50 * 1.3, 0.1, 0.02,
                              p50 * 0.98, p50 * 1.02, 0),

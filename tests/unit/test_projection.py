@@ -144,8 +144,8 @@ def _stored_run(db, tiny_zoo_entry):
                        iqr_ms=0.1, cv=0.05, median_ci_low_ms=1.95, median_ci_high_ms=2.05, outliers=0)
     manifest = {"source": {"kind": "zoo", "name": "tiny_cnn"}, "model": "tiny_cnn",
                 "input_spec": {"shape": [1, 3, 32, 32]}, "macs": 426144}
-    run = RunResult(model="tiny_cnn", format="tflite", variant="fp32", target="local", status=Status.OK,
-                    artifact=ArtifactInfo(path="x.tflite", format="tflite", variant="fp32", macs=426144,
+    run = RunResult(model="tiny_cnn", format="fmt-a", variant="fp32", target="local", status=Status.OK,
+                    artifact=ArtifactInfo(path="x.model", format="fmt-a", variant="fp32", macs=426144,
                                           manifest=manifest),
                     latency=lat, spec={"bench": {"threads": 1}},
                     environment={"host": {"cpu_model": "AMD EPYC", "arch": "x86_64", "cores": 2}})
