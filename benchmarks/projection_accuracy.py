@@ -1,20 +1,29 @@
-"""Leave-one-out check of the tier projection against published device latencies.
+"""Leave-one-DEVICE-out check of the anchored projection against published device latencies.
 
-For every row of ``edgebench/profiles/data/reference/published_latencies.csv`` (copied, with its
-source, from the public figures in the project's reference notes): calibrate the projection on
-all OTHER rows, project the row's device from THIS machine's measurement of the same model
-(random-init weights, exported to TFLite with litert_torch, timed with ai_edge_litert), compare
-with the published figure. Prints the share of rows within ±30 % and the Spearman rank
-correlation across rows (goals: ≥ 80 %, ≥ 0.9).
+Every published row (``edgebench/profiles/data/reference/published_latencies.csv``: a reference
+model's latency on a named device, with its source) is projected as if it were a user's model the
+device has never run: from THIS machine's paired measurement of that model against the other
+reference models (TFLite artifacts, random-init weights, timed interleaved with ai_edge_litert),
+with every fitted quantity — transfer corrections, interval bands — fitted on the OTHER devices'
+rows only (:mod:`edgebench.profiles.validation`). Two settings:
 
-Host measurements are cached in ``projection_accuracy_host.json`` next to this script, so a
-re-run only measures what is missing (``--remeasure`` forces it). The machine may be shared, so
-the artifacts are timed interleaved (round-robin, several rounds) and the minimum over rounds of
-each round's median is kept.
+  device-rows  the held-out device keeps its rows of the OTHER reference models (a profile with
+               published or measured reference rows);
+  unseen       it keeps none: its rows come from other devices through the roofline (a profile
+               written from core type, clock and count alone).
 
-    .venv/bin/python benchmarks/projection_accuracy.py            # measure what is missing, then LOO
-    .venv/bin/python benchmarks/projection_accuracy.py --write-calibration   # also refresh the
-                                                         # shipped calibration (profiles/data/calibration.json)
+Prints, per setting, the share within ±30 %, Spearman, median |error|, and the coverage of the
+80 % interval (goals: ≥ 85 %, coverage 75–85 %), the CPU model and flags beside every figure.
+``--holdout-source TEXT`` keeps the rows whose source contains TEXT out of every fit and anchor
+(calibration and validation data separated by source).
+
+Host measurements are cached in ``projection_accuracy_host.json`` next to this script (``--remeasure``
+forces a new one); every artifact of one session is timed round-robin (7 rounds), and the
+per-round medians are kept, so ratios are taken round by round.
+
+    .venv/bin/python benchmarks/projection_accuracy.py            # measure what is missing, then LODO
+    .venv/bin/python benchmarks/projection_accuracy.py --write    # also refresh profiles/data/anchoring.json
+    .venv/bin/python benchmarks/projection_accuracy.py --write-calibration   # the legacy roofline's fit
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from pathlib import Path
 from edgebench.profiles.calibration import host_precision
 
 HERE = Path(__file__).resolve().parent
-CACHE = HERE / "projection_accuracy_host.json"
+CACHE = Path(os.environ.get("EDGEBENCH_PA_CACHE", HERE / "projection_accuracy_host.json"))
 ARTIFACTS = Path(os.environ.get("EDGEBENCH_PA_ARTIFACTS", Path.home() / ".cache" / "edgebench" / "projection_accuracy"))
 
 # Published model name → how to build an equivalent here (random init) and at which resolution.
@@ -95,42 +104,24 @@ def export_one(model: str, resolution: int, precision: str, out: Path) -> None:
     tmp.rename(out)
 
 
-class _Timed:
-    """One loaded interpreter, ready to be invoked."""
+def measure(keys: list[tuple[str, int, str, int]], rounds: int = 7) -> dict[tuple, dict]:
+    """Paired timing (:mod:`edgebench.runner.paired`) of every artifact in one session: one call
+    each in turn, ``rounds`` rounds, CPU time of the calling thread; keeps each round's median
+    (ratios are taken round by round) and their median as ``ms``."""
+    import statistics
 
-    def __init__(self, path: Path, threads: int):
-        import numpy as np
-        from ai_edge_litert.interpreter import Interpreter
+    from edgebench.runner.paired import measure_paired
 
-        self.interp = Interpreter(model_path=str(path), num_threads=threads)
-        self.interp.allocate_tensors()
-        inp = self.interp.get_input_details()[0]
-        rng = np.random.default_rng(0)
-        self.interp.set_tensor(inp["index"], rng.standard_normal(inp["shape"]).astype(inp["dtype"]))
-
-    def once_ms(self) -> float:
-        t0 = time.perf_counter()
-        self.interp.invoke()
-        return (time.perf_counter() - t0) * 1e3
-
-
-def measure(keys: list[tuple[str, int, str, int]], rounds: int = 7, min_runs: int = 5,
-            min_seconds: float = 0.4) -> dict[tuple, dict]:
-    """Interleaved timing: each round runs every artifact (≥ min_runs and ≥ min_seconds) and takes
-    its median; the result keeps every round's median and their minimum."""
-    timed = {k: _Timed(artifact_path(*k[:3]), k[3]) for k in keys}
-    for t in timed.values():  # warm-up: first invokes pay for XNNPACK packing
-        for _ in range(2):
-            t.once_ms()
-    medians: dict[tuple, list[float]] = {k: [] for k in keys}
-    for r in range(rounds):
-        for k, t in timed.items():
-            samples, t0 = [], time.perf_counter()
-            while len(samples) < min_runs or time.perf_counter() - t0 < min_seconds:
-                samples.append(t.once_ms())
-            medians[k].append(statistics.median(samples))
-        print(f"  round {r + 1}/{rounds} done", flush=True)
-    return {k: {"ms": min(v), "round_medians_ms": [round(x, 3) for x in v]} for k, v in medians.items()}
+    threads = {k[3] for k in keys}
+    if len(threads) != 1:
+        raise ValueError("one thread count per session")
+    names = {cache_key(*k): k for k in keys}
+    res = measure_paired([(n, "litert", str(artifact_path(*k[:3]))) for n, k in names.items()],
+                         anchor=next(iter(names)), threads=threads.pop(), rounds=rounds)
+    return {k: {"ms": statistics.median(res.round_medians_ms[n]),
+                "round_medians_ms": [round(x, 4) for x in res.round_medians_ms[n]],
+                "wall_round_medians_ms": [round(x, 4) for x in res.wall_round_medians_ms[n]], "timer": res.timer}
+            for n, k in names.items()}
 
 
 def load_cache() -> dict:
@@ -143,10 +134,12 @@ def cache_key(model: str, resolution: int, precision: str, threads: int) -> str:
     return f"{model}@{resolution}/{precision}/t{threads}"
 
 
-def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False) -> dict:
-    """Measure (and cache) every (model, resolution, precision) the rows need at ``threads``."""
+def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False, fp32_only: bool = False) -> dict:
+    """Measure (and cache) every (model, resolution, precision) the rows need at ``threads``
+    (``fp32_only``: only the fp32 artifacts, which the method's ratios come from)."""
     cache = load_cache()
-    want = sorted({(r["model"], int(r["resolution"]), host_precision(r["precision"])) for r in rows})
+    want = sorted({(r["model"], int(r["resolution"]), "fp32" if fp32_only else host_precision(r["precision"]))
+                   for r in rows})
     missing = [w for w in want if remeasure or cache_key(*w, threads) not in cache["measurements"]]
     if not missing:
         return cache
@@ -173,7 +166,7 @@ def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False)
     load_before = os.getloadavg()[0]
     for k, v in measure(keys).items():
         v.update(measured_at=when, host=platform.node(), cpu=cpu_model(), threads=threads,
-                 loadavg_1min_before=round(load_before, 2), method="min over 7 interleaved rounds of per-round medians",
+                 loadavg_1min_before=round(load_before, 2), method="paired: 7 rounds, one call each in turn, CPU time; ms = median of round medians",
                  artifact_bytes=artifact_path(*k[:3]).stat().st_size)
         cache["measurements"][cache_key(*k)] = v
     CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
@@ -243,7 +236,7 @@ def report(rows: list[dict], cache: dict, write: bool = False) -> None:
     for h in held:
         r = h.row
         mark = "" if abs(h.ratio - 1) <= 0.30 else "  ✗"
-        print(f"{r.model:20} {r.resolution:>4} {r.precision:5} {r.device:7} {r.threads:>3} {r.runtime or 'tflite':15} "
+        print(f"{r.model:20} {r.resolution:>4} {r.precision:5} {r.device:7} {r.threads:>3} {r.runtime or 'litert':15} "
               f"{r.host_ms:7.2f} {r.host_precision:4} {r.published_ms:9.1f} {h.projected_ms:9.1f} "
               f"{100 * (h.ratio - 1):+6.0f}%{mark}")
     s = summary(held)
@@ -265,6 +258,118 @@ def report(rows: list[dict], cache: dict, write: bool = False) -> None:
             "published_table": "edgebench/profiles/data/reference/published_latencies.csv"})
         CALIBRATION_FILE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
         print(f"wrote {CALIBRATION_FILE} (params {data['calibration']['params']})")
+
+
+def cpu_line() -> str:
+    """``CPU: <model> | flags: avx2 fma … | <n> cores, load <1-min avg>`` for every printed figure."""
+    from edgebench.runner.probes import cpu_flags, cpu_model
+
+    have = set(cpu_flags() or ())
+    flags = [f for f in ("avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16",
+                         "amx_int8", "asimd", "asimddp", "i8mm") if f in have]
+    return (f"CPU: {cpu_model()} | flags: {' '.join(flags) or '?'} | {os.cpu_count()} cores, "
+            f"load {os.getloadavg()[0]:.2f}")
+
+
+def host_pairs(cache: dict, threads: int = 1):
+    """The cached session as :class:`~edgebench.profiles.validation.HostPairs` (per-round medians)."""
+    from edgebench.profiles.validation import HostPairs
+
+    rounds = {}
+    for k, v in cache["measurements"].items():
+        if "round_medians_ms" not in v or not k.endswith(f"/t{threads}"):
+            continue
+        key, prec, _ = k.split("/")
+        rounds[(key, prec)] = v["round_medians_ms"]
+    return HostPairs(rounds, threads)
+
+
+def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_source: str | None = None) -> None:
+    """Leave-one-device-out over every shipped profile's reference rows; print rows and summaries."""
+    import math
+
+    from edgebench.profiles import validation as V
+    from edgebench.profiles.anchored import ANCHORING_FILE, Anchoring, fit_transfer, quantile_band
+    from edgebench.profiles.profiles import host_profile, load_profiles
+    from edgebench.profiles.workload import Workload
+    from edgebench.runner.probes import cpu_model
+
+    profiles = {n: p for n, p in load_profiles().items() if p.tier != "host"}
+    host, how = host_profile(load_profiles(), cpu_model(), platform.machine())
+    work = {k: Workload.from_dict(w) for k, w in workloads(rows, cache).items()}
+    pairs = host_pairs(cache)
+    base = Anchoring(alpha=0.5, sigma=1.0, workloads=work)
+    when = sorted({m.get("measured_at", "?") for m in cache["measurements"].values() if "ms" in m})
+    keep = (lambda r: holdout_source.lower() not in r.source.lower()) if holdout_source else None
+    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {sorted({m.get('cpu') for m in cache['measurements'].values() if 'cpu' in m})}")
+    print(f"now: {cpu_line()}")
+    print(f"op-class differential uses host profile {host.name} ({how})")
+    if holdout_source:
+        n = sum(1 for p in profiles.values() for r in p.references if not keep(r))
+        print(f"validation-only source: rows whose source contains {holdout_source!r} ({n} rows) are never "
+              f"fitted on nor used as anchors")
+    results = {}
+    for setting in V.SETTINGS:
+        for int8_from in ("fp32", "int8"):
+            held = V.held_out(profiles, host, pairs, work, base, setting, int8_ratio_from=int8_from,
+                              calibrate_on=keep)
+            banded = V.with_bands(held, calibrate_on=keep)
+            results[(setting, int8_from)] = (held, banded)
+    for setting in V.SETTINGS:
+        held, banded = results[(setting, "fp32")]
+        print(f"\n== leave-one-device-out, setting {setting!r} (int8 rows: host ratio from the fp32 pair) ==")
+        print(f"{'model':20} {'prec':5} {'device':7} {'thr':>3} {'runtime':8} {'published':>9} {'projected':>9} "
+              f"{'80 % interval':>15} {'error':>6}  path / source")
+        band = {id(h): (lo, hi) for h, lo, hi in banded}
+        for h in held:
+            r = h.row
+            if h.estimate is None:
+                print(f"{r.model:20} {r.precision:5} {r.device:7} {r.threads:>3} {r.runtime:8} {r.latency_ms:9.1f} "
+                      f"{'—':>9} {'':>15} {'':>6}  no {r.runtime} {r.precision} row on any other device: not "
+                      f"projected by anchoring  [{r.source}]")
+                continue
+            lo, hi = band[id(h)]
+            err = h.estimate.point_ms / r.latency_ms - 1
+            mark = "" if abs(err) <= 0.30 else " ✗"
+            inside = "" if lo <= r.latency_ms <= hi else " (outside)"
+            print(f"{r.model:20} {r.precision:5} {r.device:7} {r.threads:>3} {r.runtime:8} {r.latency_ms:9.1f} "
+                  f"{h.estimate.point_ms:9.1f} {lo:7.1f}–{hi:<7.1f} {100 * err:+5.0f}%{mark}  "
+                  f"{h.estimate.path}{inside}  [{r.source}]")
+    print(f"\n== summary ({cpu_line()}) ==")
+    for (setting, int8_from), (held, banded) in results.items():
+        s = V.summary(banded)
+        missing = sum(h.estimate is None for h in held)
+        print(f"{setting:12} int8 ratio from {int8_from}: {s['rows']} rows projected ({missing} not): "
+              f"within ±30 % {100 * s['within']:.0f} % (goal ≥ 85 %)   Spearman {s['spearman']:.3f}   "
+              f"median |error| {100 * s['median_abs_error']:.0f} %   RMS log {s['rms_log']:.3f}   "
+              f"80 % interval coverage {100 * s['interval_coverage']:.0f} % (goal 75–85 %)")
+    held, banded = results[("device-rows", "fp32")]
+    sources = sorted({h.row.source for h, _, _ in banded})
+    print("\nper source (setting device-rows, fp32 ratios):")
+    for src in sources:
+        sub = [b for b in banded if b[0].row.source == src]
+        s = V.summary(sub)
+        print(f"  {src:70} {s['rows']:>2} rows  within ±30 % {100 * s['within']:3.0f} %  coverage "
+              f"{100 * s['interval_coverage']:3.0f} %")
+    if write:
+        every = [r for p in profiles.values() for r in p.references if keep is None or keep(r)]
+        transfer = fit_transfer(every, profiles, work)
+        bands = {}
+        for group, setting, path_ok in (("device", "device-rows", lambda p: p != "roofline-transfer"),
+                                        ("transfer", "unseen", lambda p: p == "roofline-transfer")):
+            errs = [h.log_error for h in results[(setting, "fp32")][0]
+                    if h.estimate is not None and path_ok(h.estimate.path) and (keep is None or keep(h.row))]
+            bands[group] = quantile_band(errs)
+        published = {f"{r['model']}@{r['resolution']}" for r in rows}
+        data = Anchoring(transfer=transfer, alpha=base.alpha, sigma=base.sigma, bands=bands,
+                         workloads={k: w for k, w in work.items() if k in published},
+                         source=f"benchmarks/projection_accuracy.py --write, "
+                                f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}: transfer fitted on "
+                                f"{len(every)} published rows; bands = 10th–90th percentile of leave-one-device-out "
+                                f"errors").to_dict()
+        ANCHORING_FILE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {ANCHORING_FILE} (bands: " + ", ".join(
+            f"{k} ×{math.exp(lo):.2f}–×{math.exp(hi):.2f}" for k, (lo, hi) in bands.items()) + ")")
 
 
 def host_peaks(repeats: int = 15) -> dict:
@@ -297,8 +402,14 @@ def main() -> None:
     ap.add_argument("--export-one", nargs=3, metavar=("MODEL", "RES", "PREC"), help=argparse.SUPPRESS)
     ap.add_argument("--measure-only", action="store_true", help="measure what is missing and stop")
     ap.add_argument("--remeasure", action="store_true", help="ignore the cache and measure again")
+    ap.add_argument("--fp32-only", action="store_true",
+                    help="measure only the fp32 artifacts (int8 rows take their ratios from them); with "
+                         "EDGEBENCH_PA_CACHE=other.json: the same check from a second host")
+    ap.add_argument("--write", action="store_true",
+                    help="write edgebench/profiles/data/anchoring.json (transfer fit, bands, work splits)")
+    ap.add_argument("--holdout-source", help="rows whose source contains this text are validation only")
     ap.add_argument("--write-calibration", action="store_true",
-                    help="refit on every row and write edgebench/profiles/data/calibration.json")
+                    help="legacy roofline: refit on every row and write edgebench/profiles/data/calibration.json")
     ap.add_argument("--host-peaks", action="store_true", help="measure this core's GEMM rate and bandwidth")
     args = ap.parse_args()
     if args.host_peaks:
@@ -311,10 +422,13 @@ def main() -> None:
     from edgebench.profiles.calibration import reference_rows
 
     rows = reference_rows()
-    cache = ensure_measured(rows, remeasure=args.remeasure)
+    cache = ensure_measured(rows, remeasure=args.remeasure, fp32_only=args.fp32_only)
     if args.measure_only:
         return
-    report(rows, cache, write=args.write_calibration)
+    if args.write_calibration:
+        report(rows, cache, write=True)
+        return
+    anchored_report(rows, cache, write=args.write, holdout_source=args.holdout_source)
 
 
 if __name__ == "__main__":

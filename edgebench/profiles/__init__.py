@@ -1,9 +1,12 @@
 """Device profiles (data with sources) and the projection of a desktop measurement onto them.
 
-- :mod:`edgebench.profiles.profiles` — loading and validating profile TOML files;
+- :mod:`edgebench.profiles.profiles` — loading and validating profile TOML files (core table defaults);
+- :mod:`edgebench.profiles.references` — reference models and the devices' reference rows, with sources;
+- :mod:`edgebench.profiles.anchored` — the projection anchored on references measured side by side;
+- :mod:`edgebench.profiles.validation` — its leave-one-device-out check;
 - :mod:`edgebench.profiles.workload` — a model's work split by operator class;
-- :mod:`edgebench.profiles.projection` — the projection itself (pure) and ``project_run``;
-- :mod:`edgebench.profiles.calibration` — the least-squares fit on published latencies.
+- :mod:`edgebench.profiles.projection` — the roofline (pure), the host-efficiency fallback and ``project_run``;
+- :mod:`edgebench.profiles.calibration` — the least-squares fit of that fallback on published latencies.
 
 Imports are lazy: ``import edgebench.profiles`` costs nothing.
 """

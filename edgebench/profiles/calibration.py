@@ -22,6 +22,7 @@ from typing import Any, Sequence
 from edgebench.errors import ConfigError
 from edgebench.profiles.profiles import Profile
 from edgebench.profiles.projection import CALIBRATION_FILE, Calibration, project
+from edgebench.profiles.references import runtime_name
 from edgebench.profiles.workload import Workload
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -45,10 +46,10 @@ def reference_rows(path: Path = REFERENCE_CSV) -> list[dict]:
 def runtime_key(runtime: str) -> str | None:
     """None for TFLite (the runtime the profiles describe); else a short name ("pytorch",
     "pytorch-qnnpack": a different kernel library is a different runtime)."""
-    r = runtime.lower()
-    if "tflite" in r or "litert" in r:
+    if runtime_name(runtime)[0] == "litert":
         return None
-    return "-".join(r.split())
+    # the legacy fit's offsets are named after the published labels ("pytorch", "pytorch-qnnpack")
+    return "-".join(runtime.lower().split())
 
 
 def host_precision(precision: str) -> str:

@@ -1,4 +1,12 @@
-"""Projecting a desktop measurement to device tiers. Pure functions; no I/O except the calibration file.
+"""The hardware roofline by operator class, and the host-efficiency projection built on it.
+
+Since issue 15 the projection of record is :mod:`edgebench.profiles.anchored` (the artifact timed
+side by side with reference models, the ratio mapped through the devices' reference rows); it
+uses :func:`predict` below for thread scaling, device-to-device transfer and the op-class
+differential. :func:`project` / :func:`project_run` remain the fallback when nothing can be
+anchored (no reference row for the runtime on any profile, a stored run whose artifact is gone):
+linear in the host's own p50, so it inherits the host's noise — the rows say so.
+Pure functions; no I/O except the calibration file.
 
 The model (all times in ms)::
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,114 @@ def test_cli_profiles_lists_sources_and_bad_dir_is_one_line(tmp_path, capsys):
     assert ex.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "bad.toml" in err and "field tier" in err
+
+
+# --- a user's device from what they know (issue 15) ------------------------------------------------
+
+MINIMAL = """
+name = "mypi3"
+
+[[cluster]]
+core = "Cortex-A53"
+count = 4
+ghz = 1.4
+"""
+
+
+def test_minimal_profile_takes_peaks_memory_and_efficiency_from_the_core_table(tmp_path):
+    p = P.load_file(write(tmp_path, MINIMAL))
+    c = p.clusters[0]
+    table = P.core_table()["cortex-a53"]
+    assert c.fp32_gflops == pytest.approx(table["fp32_per_ghz"] * 1.4) == pytest.approx(11.256)
+    assert (c.fp16_gflops, c.int8_dot, c.big) == (0.0, "none", True)
+    assert p.bandwidth_gbs == table["typical_bandwidth_gbs"] and "core table default" in p.memory_source
+    assert p.efficiency == P.DEFAULT_EFFICIENCY and p.tier == "device" and p.device_class == "Cortex-A53"
+    assert "pigirons/cpufp" in p.sources["cluster Cortex-A53"]
+    # anything given overrides the table
+    p2 = P.load_file(write(tmp_path, MINIMAL + "fp32_gflops = 9.0\n[memory]\nbandwidth_gbs = 4\nsource = \"x\"\n"))
+    assert p2.clusters[0].fp32_gflops == 9.0 and p2.bandwidth_gbs == 4.0
+
+
+def test_unknown_core_without_peaks_names_the_core_and_the_table(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        P.load_file(write(tmp_path, MINIMAL.replace("Cortex-A53", "Cortex-A27")))
+    text = one_line(info.value)
+    assert "field cluster[0].core is 'Cortex-A27'" in text and "cortex-a72" in text
+
+
+def test_published_as_and_reference_tables_become_reference_rows(tmp_path):
+    pi4 = P.load_profiles()["pi4"]
+    assert {(r.model, r.precision, r.runtime, r.latency_ms) for r in pi4.references} == {
+        ("mobilenet_v2", "int8", "torch", 26.4), ("mobilenet_v3_large", "int8", "torch", 30.7),
+        ("resnet18", "fp32", "torch", 100.3), ("resnet50", "fp32", "torch", 225.2)}
+    assert all(r.device == "pi4" and "realtime_rpi" in r.source for r in pi4.references)
+    assert P.load_profiles()["pixel3"].references[1].precision == "int8"  # uint8 rows are int8 arithmetic
+    text = MINIMAL + ('[[reference]]\nmodel = "mobilenet_v2"\nprecision = "fp32"\nthreads = 4\nruntime = "litert"\n'
+                      'latency_ms = 95.5\nsource = "my bench"\n')
+    p = P.load_file(write(tmp_path, text))
+    assert p.references[0].key == "mobilenet_v2@224" and p.references[0].latency_ms == 95.5
+    with pytest.raises(ConfigError, match=r"field reference\[0\]\.latency_ms must be > 0"):
+        P.load_file(write(tmp_path, text.replace("95.5", "-1")))
+    with pytest.raises(ConfigError, match=r"field reference\[0\]\.source is missing"):
+        P.load_file(write(tmp_path, text.replace('source = "my bench"\n', "")))
+
+
+def test_cli_profile_add_writes_appends_and_errors_are_one_line(tmp_path, capsys):
+    from edgebench.cli import main
+
+    def cli(*args):
+        with pytest.raises(SystemExit) as ex:
+            main(["profile", "add", *args, "--dir", str(tmp_path)])
+        return ex.value.code
+
+    assert cli("mypi3", "--core", "cortex-a53", "--ghz", "1.4", "--cores", "4",
+               "--reference", "mobilenet_v2=95.5", "--reference-source", "my bench") in (0, None)
+    p = P.load_file(tmp_path / "mypi3.toml")
+    assert p.clusters[0].fp32_gflops == pytest.approx(11.256)
+    assert [(r.model, r.threads, r.runtime, r.latency_ms, r.source) for r in p.references] == [
+        ("mobilenet_v2", 4, "litert", 95.5, "my bench")]
+    # more rows later, to the same file
+    assert cli("mypi3", "--reference", "mobilenet_v3_small=30", "--reference-precision", "int8",
+               "--reference-threads", "1") in (0, None)
+    p = P.load_file(tmp_path / "mypi3.toml")
+    assert [(r.model, r.precision, r.threads) for r in p.references][1] == ("mobilenet_v3_small", "int8", 1)
+    capsys.readouterr()
+    for args, needle in [(("other", "--core", "cortex-a53"), "go together"),
+                         (("mypi3", "--reference", "mobilenet_v2"), "MODEL=MILLISECONDS"),
+                         (("mypi3", "--core", "cortex-a53", "--ghz", "1", "--cores", "4"), "already exists"),
+                         (("nope", "--reference", "a=1"), "no profile 'nope'"),
+                         (("mypi3", "--reference", "a=1", "--reference-precision", "fp64"), "precision")]:
+        assert cli(*args) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and needle in err, err
+    assert len(P.load_file(tmp_path / "mypi3.toml").references) == 2  # a failed add leaves the file as it was
+
+
+def test_cli_profile_add_from_a_device_run(tmp_path, db, capsys, monkeypatch):
+    from edgebench.cli import main
+    from edgebench.exporters import registry
+    from edgebench.results import ArtifactInfo, LatencyStats, RunResult, Status, Store
+
+    fmt = registry.names()[0]
+    monkeypatch.setattr(registry.get(fmt), "runtime", "litert", raising=False)
+    lat = LatencyStats(50, 47.0, 1.0, 45.0, 46.0, 48.0, 50.0, 52.0, 1.0, 0.02, 45.5, 46.5, 0)
+    on_device = RunResult(model="mobilenet_v2", format=fmt, variant="fp32", target="ssh:pi@pi3", status=Status.OK,
+                          spec={"bench": {"threads": 4}}, latency=lat,
+                          artifact=ArtifactInfo(path="m", format=fmt, variant="fp32"))
+    here = replace(on_device, target="local", run_id="here-" + on_device.run_id)
+    with Store(db) as store:
+        store.add(on_device)
+        store.add(here)
+
+    def cli(*args):
+        with pytest.raises(SystemExit) as ex:
+            main(["--db", str(db), "profile", "add", "mypi3", *args, "--dir", str(tmp_path)])
+        return ex.value.code
+
+    assert cli("--core", "cortex-a53", "--ghz", "1.4", "--cores", "4", "--from-run", on_device.run_id) in (0, None)
+    r = P.load_file(tmp_path / "mypi3.toml").references[0]
+    assert (r.model, r.precision, r.threads, r.runtime, r.latency_ms) == ("mobilenet_v2", "fp32", 4, "litert", 46.0)
+    assert on_device.run_id in r.source and "ssh:pi@pi3" in r.source
+    capsys.readouterr()
+    assert cli("--from-run", here.run_id) == 2
+    assert "not on a device" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from edgebench.profiles import calibration as C
@@ -143,8 +144,8 @@ def _stored_run(db, tiny_zoo_entry):
                        iqr_ms=0.1, cv=0.05, median_ci_low_ms=1.95, median_ci_high_ms=2.05, outliers=0)
     manifest = {"source": {"kind": "zoo", "name": "tiny_cnn"}, "model": "tiny_cnn",
                 "input_spec": {"shape": [1, 3, 32, 32]}, "macs": 426144}
-    run = RunResult(model="tiny_cnn", format="tflite", variant="fp32", target="local", status=Status.OK,
-                    artifact=ArtifactInfo(path="x.tflite", format="tflite", variant="fp32", macs=426144,
+    run = RunResult(model="tiny_cnn", format="fmt-a", variant="fp32", target="local", status=Status.OK,
+                    artifact=ArtifactInfo(path="x.model", format="fmt-a", variant="fp32", macs=426144,
                                           manifest=manifest),
                     latency=lat, spec={"bench": {"threads": 1}},
                     environment={"host": {"cpu_model": "AMD EPYC", "arch": "x86_64", "cores": 2}})
@@ -234,3 +235,188 @@ def test_cli_project_stores_rows_and_prints_projected_table(db, tiny_zoo_entry, 
     assert ex.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pi9" in err
+
+
+# --- the anchored method (issue 15): exact numbers on toy devices ---------------------------------
+
+from edgebench.profiles import anchored as A  # noqa: E402
+from edgebench.profiles import validation as V  # noqa: E402
+from edgebench.profiles.references import ReferenceRow  # noqa: E402
+
+DENSE = Workload(dense_macs=1e8, depthwise_macs=0.0, matmul_macs=0.0, elementwise_bytes=0.0, ops=0, macs=1e8)
+DEPTHWISE = Workload(dense_macs=5e7, depthwise_macs=5e7, matmul_macs=0.0, elementwise_bytes=0.0, ops=0, macs=1e8)
+NO_KNOBS = A.Anchoring(alpha=0.0, sigma=1.0, bands={"device": (math.log(0.8), math.log(1.25)),
+                                                      "transfer": (math.log(0.5), math.log(2.0))})
+
+
+def ref(model: str, ms: float, device: str = "dev", precision: str = "fp32", threads: int = 1,
+        runtime: str = "litert") -> ReferenceRow:
+    return ReferenceRow(model, precision, threads, runtime, ms, "test", 224, device=device)
+
+
+def with_refs(p: Profile, *rows: ReferenceRow) -> Profile:
+    return replace(p, references=rows)
+
+
+def hr(key: str, ratio: float, precision: str = "fp32") -> A.HostRatio:
+    return A.HostRatio(key, ratio, precision, 1)
+
+
+def test_anchored_on_device_rows_is_the_weighted_geometric_mean_of_ratio_times_row():
+    dev = with_refs(toy("dev"), ref("a", 10.0), ref("b", 40.0))
+    work = {"a@224": DENSE, "b@224": DENSE}
+    e = A.project_anchored(DENSE, {"a@224": hr("a@224", 2.0), "b@224": hr("b@224", 1.0)}, dev, "fp32", 1,
+                           "litert", toy("host", tier="host"), NO_KNOBS, {"dev": dev}, work=work)
+    # identical work splits: equal weights; estimates 2·10 = 20 and 1·40 = 40 → √(20·40)
+    assert e.path == "device-rows" and e.point_ms == pytest.approx(math.sqrt(800))
+    assert (e.low_ms, e.high_ms) == pytest.approx((0.8 * e.point_ms, 1.25 * e.point_ms))
+    assert sorted(a.estimate_ms for a in e.anchors) == pytest.approx([20.0, 40.0])
+
+
+def test_references_are_weighted_by_work_split_similarity():
+    dev = with_refs(toy("dev"), ref("a", 10.0), ref("b", 40.0))
+    work = {"a@224": DENSE, "b@224": DEPTHWISE}
+    e = A.project_anchored(DENSE, {"a@224": hr("a@224", 2.0), "b@224": hr("b@224", 1.0)}, dev, "fp32", 1,
+                           "litert", toy("host", tier="host"), NO_KNOBS, {"dev": dev}, work=work)
+    # b's depthwise share differs by 0.5 = 2 feature units → weight exp(−½·2²) = e⁻²
+    w = math.exp(-2.0)
+    assert A.similarity(DENSE, DEPTHWISE, 1.0) == pytest.approx(w)
+    assert e.point_ms == pytest.approx(math.exp((math.log(20) + w * math.log(40)) / (1 + w)))
+
+
+def test_int8_is_projected_from_the_devices_int8_rows():
+    dev = with_refs(toy("dev"), ref("a", 10.0), ref("a", 4.0, precision="int8"))
+    work = {"a@224": DENSE}
+    # the host ratio may come from the fp32 pair; the device latency is the int8 row
+    e = A.project_anchored(DENSE, {"a@224": hr("a@224", 1.5, "fp32")}, dev, "int8", 1, "litert",
+                           toy("host", tier="host"), NO_KNOBS, {"dev": dev}, work=work)
+    assert e.point_ms == pytest.approx(6.0) and e.anchors[0].row.precision == "int8"
+
+
+def test_other_thread_count_is_scaled_by_the_roofline():
+    dev = with_refs(toy("dev"), ref("a", 30.0, threads=1))
+    # compute only, parallel efficiency 0.5: 2 threads are 1.5× faster → 30 / 1.5 = 20
+    e = A.project_anchored(DENSE, {"a@224": hr("a@224", 1.0)}, dev, "fp32", 2, "litert",
+                           toy("host", tier="host"), NO_KNOBS, {"dev": dev}, work={"a@224": DENSE})
+    assert e.path == "device-rows+threads" and e.point_ms == pytest.approx(20.0)
+
+
+def test_device_without_rows_gets_them_through_the_roofline_and_says_so():
+    slow = with_refs(toy("slow", fp32=10.0), ref("a", 10.0, device="slow"))
+    fast = toy("fast", fp32=20.0)  # twice the peak, no rows of its own
+    profiles = {"slow": slow, "fast": fast}
+    e = A.project_anchored(DENSE, {"a@224": hr("a@224", 2.0)}, fast, "fp32", 1, "litert",
+                           toy("host", tier="host"), NO_KNOBS, profiles, work={"a@224": DENSE})
+    assert e.path == "roofline-transfer" and e.point_ms == pytest.approx(2.0 * 10.0 / 2)
+    assert (e.low_ms, e.high_ms) == pytest.approx((0.5 * e.point_ms, 2.0 * e.point_ms))
+    assert "no litert fp32 reference row" in e.note and "slow" in e.note
+    # no row for the runtime anywhere: nothing to anchor on (the caller falls back, saying so)
+    assert A.project_anchored(DENSE, {"a@224": hr("a@224", 2.0)}, fast, "fp32", 1, "torch",
+                              toy("host", tier="host"), NO_KNOBS, profiles, work={"a@224": DENSE}) is None
+
+
+def test_op_class_differential_moves_a_depthwise_model_off_a_dense_reference():
+    user = Workload(0.0, 1e8, 0.0, 0.0, 0, 1e8)  # all depthwise
+    dev = with_refs(toy("dev"), ref("a", 10.0))  # device: depthwise at 0.25, dense at 0.5 of peak
+    host = replace(toy("host", tier="host"), efficiency=Efficiency(0.5, 0.5, 0.5, 0.5, 10.0, 0.5, "t"))
+    knobs = replace(NO_KNOBS, alpha=1.0)
+    e = A.project_anchored(user, {"a@224": hr("a@224", 1.0)}, dev, "fp32", 1, "litert", host, knobs,
+                           {"dev": dev}, work={"a@224": DENSE})
+    # device: depthwise/dense time = 2; host: 1 → the user model is 2× slower on the device than its ratio says
+    assert e.anchors[0].correction == pytest.approx(math.log(2.0)) and e.point_ms == pytest.approx(20.0)
+
+
+def test_host_pairs_take_ratios_round_by_round():
+    pairs = V.HostPairs({("u", "fp32"): [10.0, 12.0, 11.0], ("a", "fp32"): [5.0, 4.0, 5.5]})
+    r = pairs.ratio("u", "a", "fp32")
+    assert r.round_ratios == pytest.approx((2.0, 3.0, 2.0)) and r.ratio == pytest.approx(2.0)
+    assert pairs.ratio("u", "a", "int8") is None
+    assert set(pairs.ratios("u", "fp32")) == {"a"}  # never its own reference
+
+
+def _lodo_world():
+    """Three toy devices whose rows of three reference models are exactly ratio-consistent."""
+    host_ms = {"a": 1.0, "b": 2.0, "c": 4.0}
+    scale = {"d1": 10.0, "d2": 20.0, "d3": 40.0}
+    profiles = {d: with_refs(toy(d, fp32=400.0 / s), *(ref(m, s * host_ms[m], device=d) for m in host_ms))
+                for d, s in scale.items()}
+    pairs = V.HostPairs({(f"{m}@224", "fp32"): [ms, ms, ms] for m, ms in host_ms.items()})
+    work = {f"{m}@224": DENSE for m in host_ms}
+    return profiles, pairs, work
+
+
+def test_leave_one_device_out_split_and_no_leakage():
+    profiles, pairs, work = _lodo_world()
+    train, test = V.split(profiles, "d2")
+    assert {r.device for r in train} == {"d1", "d3"} and {r.device for r in test} == {"d2"}
+    base = replace(NO_KNOBS, workloads=work)
+    host = toy("host", tier="host")
+    held = V.held_out(profiles, host, pairs, work, base, "device-rows")
+    assert len(held) == 9 and all(h.estimate.path == "device-rows" for h in held)
+    assert [h.log_error for h in held] == pytest.approx([0.0] * 9, abs=1e-9)
+    # a held-out row is never its own anchor: changing its published value changes nothing projected
+    bent = dict(profiles)
+    bent["d2"] = with_refs(profiles["d2"], *(replace(r, latency_ms=r.latency_ms * (3 if r.model == "b" else 1))
+                                             for r in profiles["d2"].references))
+    again = V.held_out(bent, host, pairs, work, base, "device-rows")
+    row_b = [h for h in again if h.row.device == "d2" and h.row.model == "b"][0]
+    assert row_b.projected_ms == pytest.approx(40.0)  # 20 × 2 from a and c, not the bent 120
+    # unseen: the device keeps no row at all, its rows come from d1 / d3 through the roofline
+    unseen = V.held_out(profiles, host, pairs, work, base, "unseen")
+    assert all(h.estimate.path == "roofline-transfer" for h in unseen)
+    assert all(a.row.device != h.row.device for h in unseen for a in h.estimate.anchors)
+
+
+def test_interval_bands_come_from_other_devices_only():
+    profiles, pairs, work = _lodo_world()
+    held = V.held_out(profiles, toy("host", tier="host"), pairs, work, replace(NO_KNOBS, workloads=work),
+                      "device-rows")
+    # fake errors: d1 rows +0.1, d2 rows −0.2, d3 rows 0 (log)
+    fake = [replace(h, estimate=replace(h.estimate, point_ms=h.row.latency_ms
+                                        / math.exp({"d1": 0.1, "d2": -0.2, "d3": 0.0}[h.row.device])))
+            for h in held]
+    banded = V.with_bands(fake)
+    d1 = [b for b in banded if b[0].row.device == "d1"][0]
+    # d1's band comes from d2 and d3's errors, three −0.2 and three 0.0: order statistics
+    # ⌊7·0.1⌋ → 1st (clamped) and ⌈7·0.9⌉ → 7th → 6th (clamped) of the six
+    lo, hi = -0.2, 0.0
+    assert A.quantile_band([0.3, -0.1, 0.0, 0.2, -0.3, 0.1, 0.05, -0.05, 0.15, -0.2, 0.25]) == (-0.3, 0.3)
+    assert A.quantile_band(range(99)) == (9, 89)  # n = 99: the 10th and the 90th
+    assert (d1[1], d1[2]) == pytest.approx((d1[0].projected_ms * math.exp(lo), d1[0].projected_ms * math.exp(hi)))
+    s = V.summary(banded)
+    assert s["rows"] == 9 and s["within"] == 1.0
+
+
+def test_shipped_anchoring_is_the_fit_of_the_shipped_rows():
+    """Profiles or method changed without re-running the benchmark's --write → this fails."""
+    from edgebench.profiles.profiles import load_profiles
+
+    shipped = A.load_anchoring()
+    profiles = {n: p for n, p in load_profiles().items() if p.tier != "host"}
+    rows = [r for p in profiles.values() for r in p.references]
+    refit = A.fit_transfer(rows, profiles, shipped.workloads)
+    assert refit.params == pytest.approx(shipped.transfer.params, abs=1e-3)
+    lo, hi = shipped.band("device-rows")
+    assert lo < 0 < hi and shipped.band("roofline-transfer") != (lo, hi)
+
+
+def test_project_run_anchored_rows_say_their_path_and_fall_back_honestly(db, tiny_zoo_entry):
+    from edgebench.profiles.profiles import load_profiles
+
+    run = _stored_run(db, tiny_zoo_entry)
+    profiles = load_profiles()
+    ratios = {k: A.HostRatio(k, 0.1, "fp32", 1, (0.1, 0.1, 0.1)) for k in
+              ("mobilenet_v2@224", "mobilenet_v3_small@224", "mobilenet_v3_large@224")}
+    rows = A.project_run_anchored(run, [profiles["pixel3"], profiles["low"]], ["1-big"], ratios=ratios,
+                                  runtime="litert", all_profiles=profiles, paired={"rounds": 3})
+    by = {p.profile: p for p in rows}
+    assert by["pixel3"].method == f"{A.METHOD} (device-rows)" and by["low"].method == f"{A.METHOD} (roofline-transfer)"
+    # pixel3 1 thread fp32 rows: V2 56, V3-S 14.4, V3-L 44 ms (MobileNetV3 paper) × 0.1, weighted by similarity
+    assert 1.0 < by["pixel3"].point_ms < 6.0
+    assert all(p.run_id == run.run_id and p.low_ms < p.point_ms < p.high_ms for p in rows)
+    assert by["low"].details["path"] == "roofline-transfer" and "low has no litert fp32" in by["low"].details["note"]
+    assert by["pixel3"].details["paired"] == {"rounds": 3} and "mobilenet_v2@224" in by["pixel3"].details["host_ratios"]
+    # a runtime no profile has rows for: the host-efficiency roofline, and the row says why
+    legacy = A.project_run_anchored(run, [profiles["pixel3"]], ["1-big"], ratios=ratios, runtime="onnxruntime",
+                                    all_profiles=profiles)
+    assert legacy[0].method == J.METHOD and "no profile has a onnxruntime fp32 reference row" in legacy[0].details["note"]

@@ -1,0 +1,372 @@
+"""Projection anchored on reference models measured side by side (pure functions).
+
+The desktop measures the user's artifact *interleaved* with reference artifacts (same runtime,
+same threads, :mod:`edgebench.runner.paired`); what leaves the desktop is only the ratio
+``user / reference`` per reference — the host's identity and its momentary load cancel. A device
+profile carries the reference models' latencies on that device (:class:`ReferenceRow`, each with
+its source). For every usable reference ``k`` (all times in ms, logs natural)::
+
+    log estimate_k = log ratio_k                              measured here, paired
+                   + log L_D(k)                               the device's latency of k
+                   + α · [ log pred_D(u)/pred_D(k) − log pred_H(u)/pred_H(k) ]
+                                                              op-class differential: how much more
+                                                              (or less) the device favours u's
+                                                              operator mix than the host does
+    point = exp( Σ w_k log estimate_k / Σ w_k ),   w_k = exp(−½ d(u, k)² / σ²)
+
+``d`` is the distance between the two models' work splits (depthwise share, matmul/attention share,
+log10 MACs): a depthwise-heavy model leans on the MobileNets, a dense one on ResNet18, an
+attention-heavy one on whatever is closest (and the differential term carries the rest).
+``pred`` is the roofline-by-operator-class of :func:`edgebench.profiles.projection.predict`.
+
+``L_D(k)`` comes, in this order (the first that has a row wins; the row says which):
+
+1. ``device-rows`` — a published or measured row of the device at the runtime, precision and
+   thread count asked for;
+2. ``device-rows+threads`` — a row of the device at another thread count, scaled by the roofline's
+   thread scaling;
+3. ``roofline-transfer`` — no row on this device: rows of the same reference on *other* profiles,
+   each carried over by the roofline ratio ``pred_D(k) / pred_E(k)`` (with fitted corrections,
+   :func:`fit_transfer`), weighted towards the most similar devices.
+
+When no profile has a row for the runtime and precision at all, :func:`project_anchored` returns
+None and the caller falls back to the host-efficiency roofline (``projection.project``), saying so.
+
+int8 rows are projected from the device's int8 rows — never from the host's int8/fp32 speed-up.
+The host ratio that multiplies them may come from the fp32 artifacts (``HostRatio.precision``):
+desktop int8 kernels (x86 without VNNI) rank models differently from phone int8 kernels, while
+fp32 rankings carry over (benchmarks/projection_accuracy.py prints both).
+
+The 80 % interval is the point × exp(low / high offset) sized from the log errors of the same path
+under leave-one-device-out (split-conformal order statistics, :func:`quantile_band`;
+``Anchoring.bands``, written by benchmarks/projection_accuracy.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from edgebench.errors import ConfigError
+from edgebench.profiles import projection as roofline
+from edgebench.profiles.profiles import Profile, host_profile
+from edgebench.profiles.projection import Calibration, load_calibration, predict, project, run_precision, run_threads
+from edgebench.profiles.references import ReferenceRow
+from edgebench.profiles.workload import Workload, from_run
+from edgebench.results.model import Projection
+
+METHOD = "ref-anchored-v1"
+ANCHORING_FILE = Path(__file__).resolve().parent / "data" / "anchoring.json"
+PATHS = ("device-rows", "device-rows+threads", "roofline-transfer")
+# corrections of the device-to-device roofline ratio fitted on pairs of published rows
+TRANSFER_PARAMS = ("parallel", "int8_dot", "depthwise", "elementwise", "ops")
+# scales of the work-split distance: 0.25 of MACs moved between classes ≈ 10× the MACs ≈ one unit
+FEATURE_SCALES = (0.25, 0.25, 1.0)
+
+
+@dataclass(frozen=True)
+class HostRatio:
+    """``user / reference`` measured here, paired (same runtime, threads, interleaved rounds).
+
+    ``ratio`` is the median of the per-round ratios; ``precision`` the precision both artifacts
+    ran in here (fp32 when the user's fp32 sibling stood in for an int8 artifact)."""
+
+    reference: str  # ReferenceRow.key: "mobilenet_v2@224"
+    ratio: float
+    precision: str
+    threads: int
+    round_ratios: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reference": self.reference, "ratio": self.ratio, "precision": self.precision,
+                "threads": self.threads, "round_ratios": list(self.round_ratios)}
+
+
+@dataclass(frozen=True)
+class Anchoring:
+    """The fitted knobs of the method: transfer corrections, α, σ and the interval bands (log)."""
+
+    transfer: Calibration = field(default_factory=Calibration)
+    alpha: float = 0.5
+    sigma: float = 1.0
+    bands: dict[str, tuple[float, float]] = field(default_factory=dict)
+    workloads: dict[str, Workload] = field(default_factory=dict)  # work of every published reference model
+    source: str = "defaults"
+
+    def band(self, path: str) -> tuple[float, float]:
+        """(low, high) log offsets of the 80 % interval for ``path`` (device rows share one band)."""
+        group = "transfer" if path == "roofline-transfer" else "device"
+        return self.bands.get(group, self.bands.get("all", (math.log(0.7), math.log(1.3))))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"transfer": self.transfer.to_dict(), "alpha": self.alpha, "sigma": self.sigma,
+                "bands": {k: list(v) for k, v in self.bands.items()},
+                "workloads": {k: w.to_dict() for k, w in sorted(self.workloads.items())}, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Anchoring":
+        return cls(transfer=Calibration.from_dict(d.get("transfer", {})), alpha=float(d.get("alpha", 0.5)),
+                   sigma=float(d.get("sigma", 1.0)), bands={k: (float(v[0]), float(v[1]))
+                                                           for k, v in d.get("bands", {}).items()},
+                   workloads={k: Workload.from_dict(w) for k, w in d.get("workloads", {}).items()},
+                   source=str(d.get("source", "")))
+
+
+def load_anchoring(path: Path = ANCHORING_FILE) -> Anchoring:
+    """The shipped knobs (written by ``benchmarks/projection_accuracy.py --write``)."""
+    try:
+        return Anchoring.from_dict(json.loads(Path(path).read_text()))
+    except FileNotFoundError:
+        raise ConfigError(f"anchoring file {path} is missing",
+                          hint="run benchmarks/projection_accuracy.py --write") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"anchoring file {path} is not valid JSON: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One reference's contribution: the device latency used, the host ratio, the correction, the weight."""
+
+    reference: str
+    device_ms: float  # L_D(k) after any thread scaling / transfer
+    ratio: float
+    correction: float  # log
+    weight: float
+    estimate_ms: float
+    row: ReferenceRow  # the row it comes from (on this device or another)
+    how: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reference": self.reference, "device_ms": self.device_ms, "ratio": self.ratio,
+                "correction_log": self.correction, "weight": self.weight, "estimate_ms": self.estimate_ms,
+                "row": self.row.to_dict(), "how": self.how}
+
+
+@dataclass(frozen=True)
+class AnchoredEstimate:
+    """A projected latency (ms) with its 80 % interval, the path taken and every anchor used."""
+
+    point_ms: float
+    low_ms: float
+    high_ms: float
+    path: str
+    anchors: tuple[Anchor, ...]
+    note: str
+
+    def details(self) -> dict[str, Any]:
+        return {"path": self.path, "note": self.note, "anchors": [a.to_dict() for a in self.anchors],
+                "interval": f"80 % (conformal) from leave-one-device-out errors of path {self.path}"}
+
+
+def features(w: Workload) -> tuple[float, float, float]:
+    """(depthwise share of MACs, matmul/attention share of MACs, log10 MACs) of a work split."""
+    macs = max(w.total_macs, 1.0)
+    return (w.depthwise_macs / macs, w.matmul_macs / macs, math.log10(macs))
+
+
+def similarity(a: Workload, b: Workload, sigma: float) -> float:
+    """exp(−½ d²/σ²) with d the scaled distance between :func:`features` (1 for identical splits)."""
+    d2 = sum(((x - y) / s) ** 2 for x, y, s in zip(features(a), features(b), FEATURE_SCALES))
+    return math.exp(-0.5 * d2 / sigma ** 2)
+
+
+def _pred(profile: Profile, work: Workload, precision: str, threads: int, cal: Calibration | None) -> float:
+    return predict(profile, work, precision, threads, cal).total
+
+
+def device_similarity(a: Profile, b: Profile, threads_a: int, threads_b: int, precision: str) -> float:
+    """Weight of a row of device ``b`` when carried to ``a``: rows at the same thread count and
+    (for int8) the same dot-product class transfer best; 1 for an identical setting."""
+    w = math.exp(-0.5 * (math.log(threads_a / threads_b) / 0.7) ** 2)
+    if precision == "int8" and a.big_cores[0].int8_dot != b.big_cores[0].int8_dot:
+        w *= 0.5
+    return w
+
+
+def _device_ms(device: Profile, precision: str, threads: int, runtime: str,
+               work: Mapping[str, Workload], profiles: Mapping[str, Profile], pool: Sequence[ReferenceRow],
+               cal: Calibration, keys: set[str]) -> tuple[str, list[tuple[ReferenceRow, float, float, str]]]:
+    """The path and, per usable row, (row, L_D in ms, device weight, how)."""
+    same = [r for r in device.references if r.runtime == runtime and r.precision == precision and r.key in keys]
+    exact = [r for r in same if r.threads == threads]
+    if exact:
+        return "device-rows", [(r, r.latency_ms, 1.0, f"{device.name} row") for r in exact]
+    if same:
+        out = []
+        for r in same:
+            k = work[r.key]
+            scale = _pred(device, k, precision, threads, cal) / _pred(device, k, precision, r.threads, cal)
+            out.append((r, r.latency_ms * scale, 1.0,
+                        f"{device.name} row at {r.threads} thread(s) × roofline thread scaling {scale:.3g}"))
+        return "device-rows+threads", out
+    out = []
+    for r in pool:
+        if r.device == device.name or r.device not in profiles or r.runtime != runtime or r.precision != precision \
+                or r.key not in keys:
+            continue
+        other = profiles[r.device]
+        k = work[r.key]
+        scale = _pred(device, k, precision, threads, cal) / _pred(other, k, precision, r.threads, cal)
+        out.append((r, r.latency_ms * scale, device_similarity(device, other, threads, r.threads, precision),
+                    f"{r.device} row × roofline {device.name}/{r.device} {scale:.3g}"))
+    return "roofline-transfer", out
+
+
+def project_anchored(user: Workload, ratios: Mapping[str, HostRatio], device: Profile, precision: str,
+                     threads: int, runtime: str, host: Profile, anchoring: Anchoring,
+                     profiles: Mapping[str, Profile], pool: Sequence[ReferenceRow] | None = None,
+                     work: Mapping[str, Workload] | None = None) -> AnchoredEstimate | None:
+    """Project the user's model onto ``device`` at ``precision`` / ``threads`` / ``runtime``.
+
+    ``ratios``: host ratios by reference key (``model@resolution``); ``work``: work split of each
+    reference (default: the shipped ones); ``pool``: reference rows of other profiles for the
+    roofline transfer (default: every row of ``profiles``). Returns None when no profile has a
+    reference row for ``runtime`` at ``precision`` among the measured references."""
+    work = dict(anchoring.workloads) | dict(work or {})
+    keys = {k for k in ratios if k in work}
+    if pool is None:
+        pool = [r for p in profiles.values() for r in p.references]
+    path, rows = _device_ms(device, precision, threads, runtime, work, profiles, pool, anchoring.transfer,
+                            keys)
+    if not rows:
+        return None
+    anchors = []
+    for row, device_ms, dev_w, how in rows:
+        k = work[row.key]
+        hr = ratios[row.key]
+        corr = 0.0
+        if anchoring.alpha:
+            corr = anchoring.alpha * (
+                math.log(_pred(device, user, precision, threads, anchoring.transfer)
+                         / _pred(device, k, precision, threads, anchoring.transfer))
+                - math.log(_pred(host, user, hr.precision, hr.threads, None)
+                           / _pred(host, k, hr.precision, hr.threads, None)))
+        w = similarity(user, k, anchoring.sigma) * dev_w
+        est = hr.ratio * device_ms * math.exp(corr)
+        anchors.append(Anchor(row.key, device_ms, hr.ratio, corr, w, est, row, how))
+    total = sum(a.weight for a in anchors)
+    if total <= 1e-12:  # every reference is far from the model: fall back to equal weights
+        anchors = [Anchor(a.reference, a.device_ms, a.ratio, a.correction, 1.0, a.estimate_ms, a.row, a.how)
+                   for a in anchors]
+        total = float(len(anchors))
+    point = math.exp(sum(a.weight * math.log(a.estimate_ms) for a in anchors) / total)
+    lo, hi = anchoring.band(path)
+    refs = sorted({a.reference for a in anchors})
+    note = {"device-rows": f"anchored on {device.name}'s own rows of {', '.join(refs)}",
+            "device-rows+threads": f"anchored on {device.name}'s rows of {', '.join(refs)} at another thread count "
+                                   f"(roofline thread scaling)",
+            "roofline-transfer": f"{device.name} has no {runtime} {precision} reference row: hardware roofline "
+                                 f"carries rows of {', '.join(refs)} from "
+                                 f"{', '.join(sorted({a.row.device or '?' for a in anchors}))}"}[path]
+    return AnchoredEstimate(point_ms=point, low_ms=point * math.exp(lo), high_ms=point * math.exp(hi), path=path,
+                            anchors=tuple(anchors), note=note)
+
+
+# --- fitting -----------------------------------------------------------------------------------
+
+def transfer_pairs(rows: Sequence[ReferenceRow]) -> list[tuple[ReferenceRow, ReferenceRow]]:
+    """Ordered pairs of rows of the same reference, precision and runtime on different devices."""
+    return [(a, b) for a in rows for b in rows
+            if a is not b and a.device != b.device and (a.key, a.precision, a.runtime) == (b.key, b.precision, b.runtime)]
+
+
+def fit_transfer(rows: Sequence[ReferenceRow], profiles: Mapping[str, Profile], work: Mapping[str, Workload],
+                 names: Sequence[str] = TRANSFER_PARAMS, ridge: float = 0.3) -> Calibration:
+    """Corrections of the device-to-device roofline ratio: least squares in log space over every
+    pair of ``rows`` (:func:`transfer_pairs`), with a ridge pulling each towards 0 (the priors)."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    pairs = [(a, b) for a, b in transfer_pairs(rows) if a.key in work]
+    if not pairs:
+        return Calibration(source="no pair of rows to fit the transfer on: priors")
+    y = np.array([math.log(b.latency_ms / a.latency_ms) for a, b in pairs])
+
+    def residuals(theta: Any) -> Any:
+        cal = Calibration(params=dict(zip(names, map(float, theta))))
+        pred = np.array([math.log(_pred(profiles[b.device], work[a.key], b.precision, b.threads, cal)
+                                  / _pred(profiles[a.device], work[a.key], a.precision, a.threads, cal))
+                         for a, b in pairs])
+        return np.concatenate([y - pred, math.sqrt(ridge * len(pairs) / 10) * theta])
+
+    sol = least_squares(residuals, np.zeros(len(names)))
+    return Calibration(params={n: round(float(v), 6) for n, v in zip(names, sol.x)}, n_rows=len(pairs),
+                       source=f"log-LS fit of the device-to-device roofline ratio on {len(pairs)} pairs of rows")
+
+
+def quantile_band(log_errors: Iterable[float], low: float = 0.1, high: float = 0.9) -> tuple[float, float]:
+    """(low, high) offsets of the interval from held-out log(published / projected) errors.
+
+    Split-conformal order statistics: with n errors sorted, the ⌊(n+1)·low⌋-th and ⌈(n+1)·high⌉-th
+    (clamped to 1…n), so that a new case falls inside with probability ≥ high − low even for a
+    small n, where plain sample quantiles cover too little. Raises ConfigError for no errors."""
+    e = sorted(float(x) for x in log_errors)
+    if not e:
+        raise ConfigError("cannot size an interval from no held-out errors")
+    n = len(e)
+    lo = min(n, max(1, math.floor((n + 1) * low)))
+    hi = min(n, max(1, math.ceil((n + 1) * high)))
+    return e[lo - 1], e[hi - 1]
+
+
+# --- from a measured run ------------------------------------------------------------------------
+
+def reference_keys_for(runtime: str, precision: str, profiles: Iterable[Profile],
+                       available: Iterable[str]) -> list[str]:
+    """Reference models (``model@resolution`` among ``available``) that some profile has a
+    ``runtime`` / ``precision`` row for: the ones worth measuring beside the user's artifact."""
+    have = {r.key for p in profiles for r in p.references if r.runtime == runtime and r.precision == precision}
+    return sorted(k for k in available if k in have)
+
+
+def project_run_anchored(run: Any, targets: Sequence[Profile], threads: Sequence[str], *,
+                         ratios: Mapping[str, HostRatio], runtime: str, all_profiles: Mapping[str, Profile],
+                         anchoring: Anchoring | None = None, work: Workload | None = None,
+                         ref_work: Mapping[str, Workload] | None = None, paired: Mapping[str, Any] | None = None,
+                         calibration: Calibration | None = None) -> list:
+    """Projections of a measured run onto each profile × thread setting, anchored on references.
+
+    ``ratios`` are this run's artifact over each reference, measured here paired (same runtime
+    ``runtime``, same threads); ``paired`` is the raw paired session (stored in every row's
+    details). A profile with no usable reference row for ``runtime`` anywhere falls back to the
+    host-efficiency roofline (:func:`edgebench.profiles.projection.project`), and the row says so.
+    Returns :class:`~edgebench.results.Projection` rows pointing at ``run``."""
+    anchoring = anchoring or load_anchoring()
+    host_env = (run.environment or {}).get("host") or {}
+    host, host_how = host_profile(dict(all_profiles), host_env.get("cpu_model"), host_env.get("arch"))
+    w = work or from_run(run)
+    precision = run_precision(run.variant)
+    devices = {n: p for n, p in all_profiles.items() if p.tier != "host"}
+    out = []
+    for device in targets:
+        for t in threads:
+            n = device.threads(t)
+            est = project_anchored(w, ratios, device, precision, n, runtime, host, anchoring, devices,
+                                   work=ref_work)
+            details: dict[str, Any] = {"n_threads": n, "runtime": runtime, "precision": precision,
+                                       "host_ratios": {k: r.to_dict() for k, r in ratios.items()},
+                                       "workload": w.to_dict(), "anchoring": anchoring.source}
+            if paired is not None:
+                details["paired"] = dict(paired)
+            if est is not None:
+                out.append(Projection(
+                    run_id=run.run_id, profile=device.name, tier=device.tier, threads=t, point_ms=est.point_ms,
+                    low_ms=est.low_ms, high_ms=est.high_ms, method=f"{METHOD} ({est.path})", model=run.model,
+                    format=run.format, variant=run.variant, details=details | est.details()))
+                continue
+            if not run.latency or not run.latency.p50_ms:
+                continue
+            cal = calibration or load_calibration()
+            legacy = project(w, run.latency.p50_ms, precision, host, run_threads(run, host_env.get("cores")),
+                             device, t, cal)
+            note = (f"no profile has a {runtime} {precision} reference row among the measured references: "
+                    f"host-efficiency roofline from this machine's p50 (inherits the host's noise; less accurate)")
+            out.append(Projection(
+                run_id=run.run_id, profile=device.name, tier=device.tier, threads=t, point_ms=legacy.point_ms,
+                low_ms=legacy.low_ms, high_ms=legacy.high_ms, method=roofline.METHOD,
+                model=run.model, format=run.format, variant=run.variant,
+                details=details | legacy.details | {"path": "host-roofline", "note": note, "host_choice": host_how}))
+    return out
