@@ -21,6 +21,8 @@ def _to_dict(obj: Any) -> dict[str, Any]:
     out = {}
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
+        if f.metadata.get("omit_default") and value == f.default:
+            continue  # a field added later: specs that leave it unset keep their old hash
         if isinstance(value, Path):
             value = str(value)
         elif dataclasses.is_dataclass(value):
@@ -38,9 +40,64 @@ def spec_hash(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """User overrides of a model's own pre-processing (None: keep what the model's config says).
+
+    ``mean``/``std`` apply to [0, 1] RGB pixels; ``resize`` is the shorter side in pixels before
+    the centre ``crop`` (square, pixels); ``interpolation`` is nearest, bilinear or bicubic.
+    """
+
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    resize: int | None = None
+    crop: int | None = None
+    interpolation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.interpolation is not None and self.interpolation not in INTERPOLATIONS:
+            raise ConfigError(f"unknown interpolation {self.interpolation!r}", hint=f"one of {', '.join(INTERPOLATIONS)}")
+        for name in ("resize", "crop"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name} {value} must be a positive number of pixels")
+        if self.std is not None and any(s == 0 for s in self.std):
+            raise ConfigError("--std has a zero entry", hint="e.g. --std 0.229,0.224,0.225")
+        if self.mean is not None and self.std is not None and len(self.mean) != len(self.std):
+            raise ConfigError(f"--mean has {len(self.mean)} values but --std {len(self.std)}")
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is overridden."""
+        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PreprocessSpec":
+        d = dict(d)
+        for key in ("mean", "std"):
+            if d.get(key) is not None:
+                d[key] = tuple(float(v) for v in d[key])
+        return cls(**d)
+
+
+def arch_kwargs_tuple(value: Any) -> tuple[tuple[str, Any], ...]:
+    """``{"width_mult": 0.5}`` / ``[["width_mult", 0.5]]`` → ``(("width_mult", 0.5),)`` (sorted,
+    hashable: ModelSpec is a dict key in sweeps)."""
+    items = value.items() if isinstance(value, dict) else value
+    return tuple(sorted((str(k), v) for k, v in items))
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Where a model comes from: a zoo name, or a checkpoint (+ ``arch`` for a state_dict)."""
+    """Where a model comes from: a zoo name, or a checkpoint (+ ``arch`` for a state_dict).
+
+    ``arch_kwargs`` go to the zoo builder (e.g. ``(("width_mult", 0.5),)``); ``preprocess``
+    overrides the model's own pre-processing; ``labels`` is a text file with one class name per
+    line (line i = class index i).
+    """
 
     name: str | None = "mobilenet_v3_small"
     checkpoint: Path | None = None
@@ -48,6 +105,9 @@ class ModelSpec:
     num_classes: int | None = None
     trust_checkpoint: bool = False
     input_shape: tuple[int, ...] | None = None
+    arch_kwargs: tuple[tuple[str, Any], ...] = field(default=(), metadata={"omit_default": True})
+    preprocess: PreprocessSpec | None = field(default=None, metadata={"omit_default": True})
+    labels: Path | None = field(default=None, metadata={"omit_default": True})
 
     @property
     def label(self) -> str:
@@ -66,6 +126,12 @@ class ModelSpec:
             d["checkpoint"] = Path(d["checkpoint"])
         if d.get("input_shape"):
             d["input_shape"] = tuple(d["input_shape"])
+        if d.get("arch_kwargs"):
+            d["arch_kwargs"] = arch_kwargs_tuple(d["arch_kwargs"])
+        if isinstance(d.get("preprocess"), dict):
+            d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
+        if d.get("labels"):
+            d["labels"] = Path(d["labels"])
         return cls(**d)
 
 
