@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import List, Optional
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from edgebench.cli import app, console, err_console, state
+from edgebench.cli import model_options as opts
 from edgebench.errors import ConfigError
 
 
@@ -95,6 +97,15 @@ def export_cmd(
     trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow a pickled nn.Module checkpoint "
                                                                             "(runs its code: only for files you trust)."),
     num_classes: Optional[int] = typer.Option(None, "--num-classes", help="Classifier outputs (checkpoints / zoo)."),
+    # the model's input: shape, builder kwargs, pre-processing, class names (edgebench.cli.model_options)
+    input_shape: Optional[str] = opts.INPUT_SHAPE,
+    arch_kwargs: Optional[str] = opts.ARCH_KWARGS,
+    mean: Optional[str] = opts.MEAN,
+    std: Optional[str] = opts.STD,
+    resize: Optional[int] = opts.RESIZE,
+    crop: Optional[int] = opts.CROP,
+    interpolation: Optional[str] = opts.INTERPOLATION,
+    labels: Optional[Path] = opts.LABELS,
 ) -> None:
     """Export a model to one or more formats; every artifact is parity-checked against eager PyTorch
     and gets a manifest beside it. Prints a parity table; rows also go to the results database."""
@@ -119,6 +130,9 @@ def export_cmd(
     model_spec = (ModelSpec(name=None, checkpoint=checkpoint, arch=arch, num_classes=num_classes,
                             trust_checkpoint=trust_checkpoint) if checkpoint is not None
                   else ModelSpec(name=model or "mobilenet_v3_small", num_classes=num_classes))
+    model_spec = dataclasses.replace(
+        model_spec, input_shape=opts.input_shape(input_shape), arch_kwargs=opts.arch_kwargs(arch_kwargs),
+        preprocess=opts.preprocess_spec(mean, std, resize, crop, interpolation), labels=opts.labels_path(labels))
     export_spec = ExportSpec(formats=tuple(dict.fromkeys(formats)) or tuple(registry.names()), variant=variant,
                              calibration_dir=calibration, calibration_samples=calibration_samples,
                              parity_samples=parity_samples, out_dir=out, opset=opset, mobile=mobile,

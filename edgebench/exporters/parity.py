@@ -58,3 +58,18 @@ def compare(references: Sequence[Any], actuals: Sequence[Any], *, classification
         "top1_agreement": top1,
         "n": len(refs),
     }
+
+
+def degenerate_reference(references: Sequence[Any]) -> str | None:
+    """A warning when the eager outputs are all below float32's normal range (~1e-38): an untrained
+    or collapsed model whose "logits" are denormal noise, where runtimes that flush denormals to
+    zero disagree by 100 % and SQNR says nothing about the conversion. None for real outputs."""
+    import numpy as np
+
+    if not references:
+        return None
+    peak = max(float(np.max(np.abs(np.asarray(r, dtype=np.float64)))) for r in references)
+    if peak >= float(np.finfo(np.float32).tiny):
+        return None
+    return (f"the eager model's outputs are at most {peak:.1e} (below float32's normal range): parity "
+            "cannot be judged — its weights look untrained or its activations collapse")
