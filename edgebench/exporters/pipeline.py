@@ -228,11 +228,12 @@ def run_cell(cell: Cell, ctx: ExportContext | None, loaded: Any) -> RunResult:
 
 def _parity(exporter: Exporter, ctx: ExportContext, path: Path) -> dict[str, Any]:
     classification = ctx.input_spec.task == "classification"
+    image = ctx.input_spec.task == "image-to-image"  # PSNR / SSIM instead of top-1
     outs = exporter.run(path, [x.numpy() for x in ctx.parity_inputs])
     try:
-        vs_eager = compare(ctx.reference_outputs, outs, classification=classification)
+        vs_eager = compare(ctx.reference_outputs, outs, classification=classification, image=image)
         vs_orig = (None if ctx.untransformed_outputs is None
-                   else compare(ctx.untransformed_outputs, outs, classification=classification))
+                   else compare(ctx.untransformed_outputs, outs, classification=classification, image=image))
     except ValueError as exc:
         raise ExportError(f"{exporter.name} artifact outputs do not match the model's: {exc}",
                           stage="parity") from None

@@ -59,7 +59,8 @@ class Artifact:
         from edgebench.models.input_spec import InputSpec
 
         spec_dict = (self.manifest or {}).get("input_spec")
-        spec = InputSpec.from_dict(spec_dict) if spec_dict else InputSpec()
+        # a third-party file: ImageNet pre-processing, but no made-up class count
+        spec = InputSpec.from_dict(spec_dict) if spec_dict else InputSpec(num_classes=None)
         shape = input_shape or self.input_shape
         return replace(spec, shape=tuple(shape)) if shape else spec
 
