@@ -137,6 +137,18 @@ def agreement(outputs: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
     return {"kind": "agreement", "reference": "fp32 eager", "n": int(n), "top1_agreement": float(np.mean(a == b))}
 
 
+def _rebuild(source: dict[str, Any], spec_dict: dict[str, Any]) -> dict[str, Any]:
+    """The ModelSpec fields that rebuild the exported model as it was: builder kwargs, input shape."""
+    from edgebench.spec import arch_kwargs_tuple
+
+    out: dict[str, Any] = {}
+    if source.get("arch_kwargs"):
+        out["arch_kwargs"] = arch_kwargs_tuple(source["arch_kwargs"])
+    if spec_dict.get("shape"):
+        out["input_shape"] = tuple(spec_dict["shape"])
+    return out
+
+
 def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.ndarray:
     """Outputs of the fp32 eager model an artifact was exported from (rebuilt from its manifest)."""
     import torch
@@ -158,7 +170,7 @@ def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.nda
             raise ConfigError("the artifact was exported from unseeded random zoo weights, so there is no fp32 "
                               "eager model to agree with",
                               hint="re-export it, export from --checkpoint, or use a labelled dataset")
-        spec = ModelSpec(name=source.get("name"), num_classes=num_classes)
+        spec = ModelSpec(name=source.get("name"), num_classes=num_classes, **_rebuild(source, spec_dict))
     else:
         path = source.get("path")
         if not path or not Path(path).exists():
@@ -166,10 +178,12 @@ def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.nda
                             hint="run from the machine that exported it, or use a labelled dataset")
         from edgebench.models.checkpoint import sha256_file
 
-        if source.get("sha256") and sha256_file(Path(path)) != source["sha256"]:
+        hashed = Path(path) / source["weights"] if Path(path).is_dir() and source.get("weights") else Path(path)
+        if source.get("sha256") and sha256_file(hashed) != source["sha256"]:
             raise LoadError(f"checkpoint {path} changed since the export (sha256 differs)",
                             hint="re-export, or use a labelled dataset")
-        spec = ModelSpec(name=None, checkpoint=Path(path), arch=source.get("arch"), num_classes=num_classes)
+        spec = ModelSpec(name=None, checkpoint=Path(path), arch=source.get("arch") if source.get("kind") == "state_dict"
+                         else None, num_classes=num_classes, **_rebuild(source, spec_dict))
     module = models.load(spec).module
     with torch.inference_mode():
         return np.stack([module(torch.from_numpy(row[None])).numpy()[0] for row in inputs])
