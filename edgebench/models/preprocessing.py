@@ -97,7 +97,10 @@ class Preprocessing:
             arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).round().astype(np.uint8)
         if self.channel_order == "BGR":
             arr = arr[..., ::-1]
-        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
+        arr = np.ascontiguousarray(arr)
+        if not arr.flags.writeable:  # PIL hands out read-only arrays; torch wants to own writable memory
+            arr = arr.copy()
+        t = torch.from_numpy(arr).permute(2, 0, 1)
         return self.transform()(t)[None].contiguous()
 
 

@@ -43,7 +43,7 @@ def psnr_ssim(references: Sequence[Any], actuals: Sequence[Any], data_range: flo
 
     if len(references) != len(actuals):
         raise ValueError(f"{len(references)} reference images but {len(actuals)} outputs")
-    if not references:
+    if len(references) == 0:
         raise ValueError("image metrics need at least one sample")
     psnrs, ssims = [], []
     for ref, act in zip(references, actuals):
