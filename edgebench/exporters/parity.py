@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from edgebench.results.image_metrics import psnr_ssim
+
 # Bit-identical outputs have no noise at all; report this ceiling instead of an infinite SQNR
 # (JSON has no infinity and 200 dB is far beyond any float32 rounding noise).
 SQNR_CEILING_DB = 200.0
@@ -62,8 +64,6 @@ def compare(references: Sequence[Any], actuals: Sequence[Any], *, classification
         "n": len(refs),
     }
     if image and finite:
-        from edgebench.results.image_metrics import psnr_ssim
-
         result.update(psnr_ssim(refs, [a.reshape(r.shape) for r, a in zip(refs, acts)]))
     return result
 

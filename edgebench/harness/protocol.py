@@ -1,38 +1,69 @@
-"""The runner protocol shared by every target: how a BenchSpec becomes runner.py's command line.
+"""The runner protocol shared by every target: how a BenchSpec becomes the runner's command line.
 
-``runner.py`` is copied as-is to wherever it runs (a local subprocess, a Raspberry Pi over SSH),
-so its command line is the contract. Local and SSH targets both build it here.
+The runner (:mod:`edgebench.runner`) runs as ``python -m edgebench.runner`` in a local subprocess
+and as ``python3 runner.pyz`` (one zipapp file, :func:`runner_pyz`) on a Raspberry Pi over SSH, so
+its command line is the contract. Local and SSH targets both build it here.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Sequence
 
-from edgebench.errors import RunError
+from edgebench.errors import RunError, TargetError
+from edgebench.runner import RUNTIMES, pack
+from edgebench.runner.protocol import SCHEMA_VERSION
 from edgebench.spec import BenchSpec
 
-RUNNER_PATH = Path(__file__).with_name("runner.py")
-SCHEMA_PATH = Path(__file__).with_name("raw_samples.schema.json")
-RAW_SAMPLES_VERSION = 1
+LOCAL_ENTRY = ("-m", "edgebench.runner")
+SCHEMA_PATH = Path(pack.PACKAGE_DIR) / "raw_samples.schema.json"
+RAW_SAMPLES_VERSION = SCHEMA_VERSION
+PYZ_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgebench" / "runner"
+
+
+def runner_pyz(cache_dir: Path | None = None) -> Path:
+    """The runner as one zipapp file (built once per runner content into ``cache_dir``, default
+    ``$XDG_CACHE_HOME/edgebench/runner``); what the SSH target copies to a device. TargetError
+    (stage deploy) when the cache directory cannot be written."""
+    where = cache_dir or PYZ_CACHE
+    try:
+        return pack.build_zipapp(where)
+    except OSError as exc:
+        raise TargetError(f"cannot build runner.pyz in {where}: {exc}", stage="deploy",
+                          hint="make that directory writable or set XDG_CACHE_HOME to one that is") from None
+
+
+def runtime_for_module(module: str) -> str:
+    """The runner runtime that imports ``module`` (e.g. ``ai_edge_litert`` → ``litert``);
+    KeyError when no runtime does."""
+    for name, cls in RUNTIMES.items():
+        if cls.module == module:
+            return name
+    raise KeyError(module)
 
 
 def runner_argv(
     python: str,
-    runner: str,
-    model_path: str,
-    fmt: str,
+    entry: Sequence[str] | str,
+    model: str,
+    runtime: str,
     bench: BenchSpec,
     out_json: str,
     *,
+    fmt_label: str | None = None,
     inputs_npy: str | None = None,
     outputs_npy: str | None = None,
 ) -> list[str]:
-    """argv for ``python runner.py MODEL --format F … --json OUT`` (a list: never a shell string).
+    """argv for ``python ENTRY MODEL --runtime NAME --json OUT …`` (a list: never a shell string).
 
-    ``inputs_npy``: a .npy batch whose rows are fed one by one after timing (accuracy);
-    ``outputs_npy``: where the runner writes the outputs for those rows.
+    ``entry``: ``LOCAL_ENTRY`` (``["-m", "edgebench.runner"]``) locally, or the path of
+    ``runner.pyz`` on the device. ``fmt_label``: the artifact's format, echoed into the RawSamples.
+    ``inputs_npy``: a .npy (one input) / .npz batch whose rows are fed one by one after timing
+    (accuracy); ``outputs_npy``: where the runner writes the outputs for those rows.
     """
-    argv = [python, runner, model_path, "--format", fmt, "--json", out_json,
+    entry_args = [entry] if isinstance(entry, (str, os.PathLike)) else list(entry)
+    argv = [python, *(str(e) for e in entry_args), model, "--runtime", runtime, "--json", out_json,
             "--warmup-runs", str(bench.warmup_runs), "--warmup-seconds", repr(bench.warmup_seconds),
             "--runs", str(bench.runs), "--min-seconds", repr(bench.min_seconds),
             "--max-seconds", repr(bench.max_seconds)]
@@ -42,6 +73,8 @@ def runner_argv(
         argv += ["--input-shape", ",".join(str(d) for d in bench.input_shape)]
     if bench.include_io:
         argv.append("--include-io")
+    if fmt_label:
+        argv += ["--format", fmt_label]
     if inputs_npy:
         argv += ["--inputs", inputs_npy]
     if outputs_npy:
@@ -91,7 +124,7 @@ def _exit_reason(returncode: int) -> str:
 
 def read_raw_samples(returncode: int, json_text: str | None, stderr: str | bytes | None) -> dict:
     """The RawSamples dict a runner wrote, or RunnerFailed (crash, segfault, no or broken JSON)
-    carrying the stderr tail. Shared by every target that runs runner.py."""
+    carrying the stderr tail. Shared by every target that runs the runner."""
     import json
 
     tail = stderr_tail(stderr)

@@ -62,7 +62,7 @@ def resolve_shape(module: Any, kind: str, name: str, user: tuple[int, ...] | Non
                   default: tuple[int, ...] | None) -> tuple[tuple[int, ...], str]:
     """The input shape of a loaded checkpoint and where it came from.
 
-    ``kind`` is pt2 / torchscript / pickled-module / state_dict; ``user`` the ``--input-shape``;
+    ``kind`` is pt2 / jit (TorchScript) / pickled-module / state_dict; ``user`` the ``--input-shape``;
     ``default`` the ``--arch`` default for a state_dict. LoadError when nothing says (TorchScript,
     a pickled module without a config) or when ``user`` contradicts a program's static shape."""
     if kind == "pt2":
@@ -83,7 +83,7 @@ def resolve_shape(module: Any, kind: str, name: str, user: tuple[int, ...] | Non
         return found_cfg
     if kind == "state_dict" and default is not None:
         return tuple(default), "the --arch default (a state_dict does not record its resolution)"
-    what = {"torchscript": "TorchScript keeps no input sizes",
+    what = {"jit": "TorchScript keeps no input sizes",
             "pickled-module": "a pickled module does not record its input size",
             "pt2": "the program does not record a static input"}.get(kind, "the checkpoint does not record it")
     raise LoadError(f"{name}: the input shape is unknown ({what})",

@@ -60,17 +60,23 @@ def quality_text(q: dict[str, Any]) -> str:
     return ", ".join(parts) or "—"
 
 
+def includes_io(r: RunResult) -> bool:
+    """Whether ``r``'s timed iterations include pre/post-processing and copies (--include-io)."""
+    return bool(r.timed_region and r.timed_region.endswith("+io"))
+
+
 def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str, Any]]:
     """The compare table as dicts: identity, size, counts, quality, latency, memory, speed-up, status."""
     chosen = select(results, **filters)
-    baselines = {(r.model, r.format, r.target): r.latency.p50_ms for r in chosen
+    # a speed-up compares like with like: the same timed region (--include-io or not)
+    baselines = {(r.model, r.format, r.target, includes_io(r)): r.latency.p50_ms for r in chosen
                  if r.variant == BASELINE_VARIANT and r.latency is not None and r.latency.p50_ms
                  and r.status in (Status.OK, Status.PARITY_FAILED)}
     rows = []
     for r in chosen:
         a, lat, mem = r.artifact, r.latency, r.memory or {}
         p50 = lat.p50_ms if lat else None
-        base = baselines.get((r.model, r.format, r.target))
+        base = baselines.get((r.model, r.format, r.target, includes_io(r)))
         q = quality(r)
         peak = mem.get("peak_rss_bytes")
         rows.append({
@@ -81,6 +87,7 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
             "params": a.params if a else None, "nonzero_params": a.nonzero_params if a else None,
             "macs": a.macs if a else None,
             "quality": quality_text(q), **{f"quality_{k}": v for k, v in q.items()},
+            "timed_region": r.timed_region, "include_io": includes_io(r),
             "p50_ms": p50, "ci_low_ms": lat.median_ci_low_ms if lat else None,
             "ci_high_ms": lat.median_ci_high_ms if lat else None, "p90_ms": lat.p90_ms if lat else None,
             "cv": lat.cv if lat else None, "n": lat.n if lat else None,

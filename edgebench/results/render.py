@@ -30,12 +30,16 @@ def _human(n: float | None) -> str:
     return human(n)
 
 
+IO_MARK = " +io"  # the p50 of an --include-io run: pre/post-processing and copies are in it
+
+
 def _p50(r: dict[str, Any]) -> str:
     if r["p50_ms"] is None:
         return "—"
+    mark = IO_MARK if r.get("include_io") else ""
     if r["ci_low_ms"] is None:
-        return fmt_ms(r["p50_ms"])
-    return f"{fmt_ms(r['p50_ms'])} [{fmt_ms(r['ci_low_ms'])}, {fmt_ms(r['ci_high_ms'])}]"
+        return fmt_ms(r["p50_ms"]) + mark
+    return f"{fmt_ms(r['p50_ms'])} [{fmt_ms(r['ci_low_ms'])}, {fmt_ms(r['ci_high_ms'])}]{mark}"
 
 
 def _status(r: dict[str, Any]) -> str:

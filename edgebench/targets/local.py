@@ -1,4 +1,4 @@
-"""The ``local`` target: runs ``harness/runner.py`` in a fresh subprocess per artifact.
+"""The ``local`` target: runs ``python -m edgebench.runner`` in a fresh subprocess per artifact.
 
 A fresh process per measurement keeps the harness's own memory, threads and imported libraries out
 of the figures. The subprocess uses this interpreter (the venv's python); the parent waits without
@@ -17,9 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import edgebench
 from edgebench.harness.protocol import (
-    RUNNER_PATH, RunnerFailed, RunnerTimeout, read_raw_samples, runner_argv, stderr_tail,
+    LOCAL_ENTRY, RunnerFailed, RunnerTimeout, read_raw_samples, runner_argv, runtime_for_module, stderr_tail,
 )
+from edgebench.runner.probes import cpu_model, host_info
 from edgebench.spec import BenchSpec
 from edgebench.targets.base import Deployed, DeviceInfo, Target, register
 
@@ -30,6 +32,14 @@ RUNTIME_MODULES = {
     "torchscript": ("torch", None),
     "coreml": ("coremltools", "coreml"),
 }
+
+
+def _child_env() -> dict[str, str]:
+    """The environment with this edgebench's root appended to PYTHONPATH: ``-m edgebench.runner``
+    runs the same runner as the harness even under another interpreter or a replaced PYTHONPATH."""
+    root = str(Path(edgebench.__file__).resolve().parents[1])
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths + ([root] if root not in paths else []))}
 
 
 @register("local")
@@ -56,8 +66,6 @@ class LocalTarget(Target):
 
     def describe(self) -> DeviceInfo:
         """This machine's CPU, cores, arch and OS."""
-        from edgebench.harness.runner import cpu_model, host_info
-
         return DeviceInfo(name=platform.node() or "local", kind="local", arch=platform.machine(),
                           cpu=cpu_model(), cores=os.cpu_count(), os=platform.platform(), details=host_info())
 
@@ -72,12 +80,14 @@ class LocalTarget(Target):
         """Run the runner once and return its RawSamples; RunnerFailed (stderr tail) if it crashed,
         RunnerTimeout after ``bench.timeout_seconds``."""
         out_json = Path(deployed.remote_dir) / "samples.json"
-        argv = runner_argv(self.python, str(RUNNER_PATH), deployed.model_path, deployed.format, bench,
-                           str(out_json), inputs_npy=str(inputs_npy) if inputs_npy else None,
+        runtime = runtime_for_module(RUNTIME_MODULES[deployed.format][0])
+        argv = runner_argv(self.python, LOCAL_ENTRY, deployed.model_path, runtime, bench, str(out_json),
+                           fmt_label=deployed.format, inputs_npy=str(inputs_npy) if inputs_npy else None,
                            outputs_npy=str(outputs_npy) if outputs_npy else None)
         try:
-            proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  timeout=bench.timeout_seconds, check=False)
+            # cwd: the run's temp dir, so nothing in the user's directory shadows an import
+            proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=deployed.remote_dir,
+                                  env=_child_env(), timeout=bench.timeout_seconds, check=False)
         except subprocess.TimeoutExpired as exc:
             raise RunnerTimeout(f"runner did not finish within {bench.timeout_seconds:g} s",
                                 detail=stderr_tail(exc.stderr),

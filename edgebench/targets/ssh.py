@@ -1,8 +1,8 @@
 """``ssh:user@host[:port]``: a Raspberry Pi or any Linux box, driven with the system OpenSSH client.
 
-The same ``harness/runner.py`` as the local target is copied into ``/tmp/edgebench-<run>`` with the
-artifact and run by the device's Python; the RawSamples JSON comes back with scp and the directory
-is removed afterwards. ``ssh``/``scp`` honour ``~/.ssh/config``, keys and known_hosts; BatchMode is
+The same runner as the local target, as one zipapp file (``runner.pyz``), is copied into
+``/tmp/edgebench-<run>`` with the artifact and run by the device's Python; the RawSamples JSON comes
+back with scp and the directory is removed afterwards. ``ssh``/``scp`` honour ``~/.ssh/config``, keys and known_hosts; BatchMode is
 always on (never a password prompt) and host keys are checked — ``accept_new_host_key`` (CLI
 ``--accept-new-host-key``) allows ``StrictHostKeyChecking=accept-new`` for a first connection.
 
@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from edgebench.errors import EdgebenchError, TargetError
-from edgebench.harness.protocol import RUNNER_PATH, RunnerFailed, RunnerTimeout, read_raw_samples, runner_argv
+from edgebench.harness.protocol import (
+    RunnerFailed, RunnerTimeout, read_raw_samples, runner_argv, runner_pyz, runtime_for_module,
+)
 from edgebench.spec import BenchSpec
 from edgebench.targets import _remote, device_state
 from edgebench.targets.base import Deployed, DeviceInfo, Target, Transport, register
@@ -188,7 +190,7 @@ def pip_commands(py_tag: str | None, machine: str | None, packages: Sequence[str
 
 @register("ssh")
 class SshTarget(Target):
-    """A Linux machine over SSH running ``harness/runner.py`` with its own Python and runtimes."""
+    """A Linux machine over SSH running ``runner.pyz`` with its own Python and runtimes."""
 
     name = "ssh"
     formats = ("onnx", "tflite", "torchscript")
@@ -278,7 +280,8 @@ class SshTarget(Target):
             raise TargetError(f"{', '.join(missing)} missing on {self.transport.dest}", stage="deploy",
                               hint=pip_commands(info.get("py_tag"), info.get("machine"), missing, self.python))
         free = self.probe().get("free_bytes")
-        need = artifact.stat().st_size + RUNNER_PATH.stat().st_size + 4 * 2**20
+        pyz = runner_pyz()
+        need = artifact.stat().st_size + pyz.stat().st_size + 4 * 2**20
         if free is not None and free < need:
             raise TargetError(f"remote disk full on {self.transport.dest}: {free / 2**20:.1f} MiB free in "
                               f"{self.workdir}, need {need / 2**20:.1f} MiB", stage="deploy",
@@ -288,9 +291,9 @@ class SshTarget(Target):
         self.transport.run(["mkdir", "-m", "700", "-p", remote_dir], timeout=60, check=True, stage="deploy")
         deployed = Deployed(target=self.uri, artifact=artifact, format=fmt, remote_dir=remote_dir,
                             model_path=f"{remote_dir}/{_remote.model_file_name(artifact)}",
-                            extra={"runner": f"{remote_dir}/runner.py", "run_id": run_id})
+                            extra={"runner": f"{remote_dir}/{pyz.name}", "run_id": run_id})
         try:
-            self.transport.push(RUNNER_PATH, deployed.extra["runner"])
+            self.transport.push(pyz, deployed.extra["runner"])
             self.transport.push(artifact, deployed.model_path)
         except EdgebenchError:
             self.cleanup(deployed)
@@ -307,8 +310,9 @@ class SshTarget(Target):
         if inputs_npy:
             self.transport.push(Path(inputs_npy), remote_in, stage="run")
         out_json = f"{d}/result.json"
-        argv = runner_argv(self.python, deployed.extra["runner"], deployed.model_path, deployed.format, bench,
-                           out_json, inputs_npy=remote_in, outputs_npy=remote_out)
+        runtime = runtime_for_module(RUNTIMES[deployed.format][0])
+        argv = runner_argv(self.python, deployed.extra["runner"], deployed.model_path, runtime, bench,
+                           out_json, fmt_label=deployed.format, inputs_npy=remote_in, outputs_npy=remote_out)
         try:
             proc = self.transport.run(argv, timeout=bench.timeout_seconds, stage="run")
         except TargetError as err:  # the link died under a running measurement: a run failure

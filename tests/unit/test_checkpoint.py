@@ -58,12 +58,12 @@ def test_pt2_needs_no_code(tmp_path, r18):
 def test_torchscript(tmp_path, r18):
     path = tmp_path / "m.pt"
     torch.jit.save(torch.jit.trace(r18, torch.randn(1, 3, 64, 64)), path)
-    assert detect_kind(path) == "torchscript"
+    assert detect_kind(path) == "jit"
     # a saved TorchScript file keeps no input sizes: never a silent 224² (issue 12)
     with pytest.raises(LoadError, match="pass --input-shape"):
         load(ModelSpec(name=None, checkpoint=path))
     lm = load(ModelSpec(name=None, checkpoint=path, input_shape=(1, 3, 64, 64)))
-    assert lm.source["kind"] == "torchscript" and lm.input_spec.shape == (1, 3, 64, 64)
+    assert lm.source["kind"] == "jit" and lm.input_spec.shape == (1, 3, 64, 64)
     assert _same(lm.module, r18, torch.randn(1, 3, 64, 64))
 
 
