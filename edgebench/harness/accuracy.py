@@ -30,6 +30,8 @@ import numpy as np
 
 from edgebench import models
 from edgebench.errors import ConfigError, LoadError
+from edgebench.harness import image_pairs
+from edgebench.harness import labels as class_labels
 from edgebench.models.checkpoint import sha256_file
 from edgebench.models.images import to_input
 from edgebench.runner.inputs import layout
@@ -63,8 +65,6 @@ def load_dataset(root: Path | str, input_spec: Any = None) -> Dataset:
     """Read a dataset folder (see the module docstring for the layouts). Class folders map to the
     model's class indices by name / index (:mod:`edgebench.harness.labels`, using ``input_spec``'s
     class names and count); an image-to-image ``input_spec`` takes ``noisy/`` + ``clean/`` pairs."""
-    from edgebench.harness import image_pairs, labels as class_labels
-
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"dataset {root} is not a directory", hint="--dataset DIR with one sub-folder per class")
@@ -211,8 +211,6 @@ def evaluate(outputs: np.ndarray, dataset: Dataset, reference: np.ndarray | None
     """The dataset's metrics, by task: pairs → PSNR / SSIM against the clean images; flat → agreement
     with eager (top-1 for a classifier, PSNR / SSIM for an image-to-image model); labelled →
     accuracy, macro-F1, per-class recall and the confusion matrix with the model's class names."""
-    from edgebench.harness import image_pairs
-
     image = getattr(dataset.input_spec, "task", None) == "image-to-image"
     if dataset.kind == "pairs":
         return image_pairs.score_pairs(outputs, list(dataset.targets or ()), dataset.input_spec, read_image)

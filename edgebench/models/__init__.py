@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from edgebench.errors import LoadError
+from edgebench.models import huggingface
+from edgebench.models.checkpoint import load_checkpoint, sha256_file
+from edgebench.models.describe import input_spec_for
 from edgebench.models.input_spec import InputSpec
+from edgebench.models.resolution import resolve_shape
 from edgebench.models.zoo import ZooEntry, entry, zoo
 from edgebench.spec import ModelSpec
 
@@ -31,11 +35,6 @@ def load(spec: ModelSpec) -> LoadedModel:
     default (``source["input_shape_from"]`` says which — never a silent 224²); its pre-processing
     from the model's own config with the user's overrides; its class names from the config or
     ``--labels``. Errors are LoadError (stage ``load``)."""
-    from edgebench.models import huggingface
-    from edgebench.models.checkpoint import load_checkpoint, sha256_file
-    from edgebench.models.describe import input_spec_for
-    from edgebench.models.resolution import resolve_shape
-
     if spec.num_classes is not None and spec.num_classes < 1:
         raise LoadError(f"--num-classes {spec.num_classes} must be at least 1")
     kwargs = dict(spec.arch_kwargs)
@@ -63,9 +62,7 @@ def load(spec: ModelSpec) -> LoadedModel:
         default = _zoo_shape(e, kwargs) if e is not None else None
         shape, shape_from = resolve_shape(module, kind, Path(spec.checkpoint).name, user_shape, default)
         if e is None:
-            from edgebench.models.huggingface import tensor_module
-
-            module, note = tensor_module(as_eval(module), InputSpec(shape=shape).example(1))
+            module, note = huggingface.tensor_module(as_eval(module), InputSpec(shape=shape).example(1))
             if note:
                 notes.append(note)
         base = e.input_spec if e is not None else InputSpec(num_classes=spec.num_classes)
