@@ -238,6 +238,9 @@ class BenchSpec:
     input_shape: tuple[int, ...] | None = None
     dataset: Path | None = None
     timeout_seconds: float = 600.0
+    # --dataset pre-processing / class names for a file whose manifest does not say (third-party)
+    preprocess: PreprocessSpec | None = field(default=None, metadata={"omit_default": True})
+    labels: Path | None = field(default=None, metadata={"omit_default": True})
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -245,6 +248,10 @@ class BenchSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BenchSpec":
         d = dict(d)
+        if isinstance(d.get("preprocess"), dict):
+            d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
+        if d.get("labels"):
+            d["labels"] = Path(d["labels"])
         if d.get("dataset"):
             d["dataset"] = Path(d["dataset"])
         if d.get("input_shape"):

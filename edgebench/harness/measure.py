@@ -111,7 +111,7 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
                 if shape is None:
                     raise ConfigError(f"--dataset needs the input shape of {artifact.path.name} to preprocess "
                                       "the images", hint="pass --input-shape, e.g. 1,3,224,224")
-                dataset = accuracy.load_dataset(bench.dataset, artifact.input_spec(shape))
+                dataset = accuracy.load_dataset(bench.dataset, artifact.input_spec(shape, bench.preprocess, bench.labels))
                 accuracy.prepare_inputs(dataset, dataset.input_spec, inputs_npy)
                 if dataset.kind == "flat":
                     reference = accuracy.eager_outputs(artifact.manifest, np.load(inputs_npy))

@@ -109,3 +109,20 @@ def input_spec_for(base: InputSpec, module: Any, spec: Any, *, shape: tuple[int,
                             hint="one class name per output, line i = class i")
         out = replace(out, class_names=tuple(class_names))
     return out
+
+
+def with_user_input(spec: InputSpec, preprocess: Any = None, labels: Path | str | None = None) -> InputSpec:
+    """``spec`` (an artifact's, from its manifest) with the user's pre-processing overrides and class
+    names applied; ``--crop`` must equal the artifact's input size (it is fixed in the file)."""
+    if preprocess is not None and not preprocess.empty and len(spec.shape) == 4:
+        if preprocess.crop is not None and (preprocess.crop, preprocess.crop) != spec.image_size:
+            raise LoadError(f"--crop {preprocess.crop} but the artifact's input is {fmt_shape(spec.shape)}",
+                            hint="drop --crop: the artifact fixes its input size")
+        spec = spec.with_preprocessing(with_overrides(spec.pipeline, preprocess))
+    if labels is not None:
+        names = read_labels(labels)
+        if spec.num_classes is not None and len(names) != spec.num_classes:
+            raise LoadError(f"--labels {labels} names {len(names)} classes but the model has {spec.num_classes} outputs",
+                            hint="one class name per output, line i = class i")
+        spec = replace(spec, class_names=names, num_classes=spec.num_classes or len(names))
+    return spec

@@ -117,3 +117,40 @@ def test_partial_labelled_folder_by_class_name(tiny_zoo_entry, tmp_path, db, cap
     with torch.no_grad():
         preds = [int(module(spec.preprocess(read_image(p))).argmax()) for p in ds.images]
     assert acc["accuracy"] == pytest.approx(np.mean([p == t for p, t in zip(preds, ds.labels)]))
+
+
+def test_third_party_file_takes_preprocessing_and_labels_on_run(tiny_zoo_entry, tmp_path, db, capsys):
+    """A file without a manifest: `run --mean/--std/--labels` say what its manifest would have."""
+    code, out, err = run(capsys, "--db", str(db), "export", "--model", "tiny_cnn", "-f", "torchscript",
+                         "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    artifact = tmp_path / "out/tiny_cnn/tiny_cnn-fp32.pt"
+    Path(f"{artifact}.manifest.json").unlink()  # now it is a third-party file
+    names = ["apple", "bus", "cat", "dog", "eel", "fig", "gnu", "hat", "ink", "jar"]
+    (tmp_path / "labels.txt").write_text("\n".join(names) + "\n")
+    for i in range(3):
+        _save(tmp_path / "ds" / "dog" / f"{i}.png", 50 * i + 40)
+    argv = ["--db", str(db), "run", str(artifact), "--dataset", str(tmp_path / "ds"), "--input-shape", "1,3,32,32",
+            "--runs", "2", "--min-seconds", "0", "--warmup", "0", "--warmup-seconds", "0"]
+    # one "dog" folder: with --labels it is class 3 of the model, not class 0
+    code, out, err = run(capsys, *argv, "--labels", str(tmp_path / "labels.txt"), "--mean", "0.5,0.5,0.5",
+                         "--std", "0.5,0.5,0.5")
+    assert code == 0, err
+    from edgebench.results import Store
+
+    with Store(db) as store:
+        acc = [r for r in store.results(kind="run")][-1].accuracy
+    assert acc["class_index"] == {"dog": 3} and acc["class_mapping"] == "class name"
+    # the score is the eager model's, fed exactly that pre-processing
+    import torch
+
+    from edgebench.harness.accuracy import read_image
+    from edgebench.models import load
+    from edgebench.models.preprocessing import Preprocessing
+    from edgebench.spec import ModelSpec
+
+    p = Preprocessing(crop=(32, 32), resize=37, mean=(0.5,) * 3, std=(0.5,) * 3, source="t")
+    module = load(ModelSpec(name="tiny_cnn")).module
+    with torch.no_grad():
+        preds = [int(module(p(read_image(f))).argmax()) for f in sorted((tmp_path / "ds/dog").iterdir())]
+    assert acc["accuracy"] == pytest.approx(np.mean([q == 3 for q in preds]))

@@ -107,3 +107,17 @@ def test_hf_processor_config(tmp_path):
     assert p.crop == (192, 192) and p.resize == (192, 192)
     assert p.mean == (0.5, 0.5, 0.5) and p.std == (0.5, 0.5, 0.5) and p.interpolation == "bilinear"
     assert p.channel_order == "RGB" and "preprocessor_config.json" in p.source
+
+
+def test_run_flags_override_a_third_party_files_preprocessing(tmp_path):
+    from edgebench.harness.artifacts import Artifact
+
+    (tmp_path / "labels.txt").write_text("a\nb\nc\n")
+    art = Artifact(tmp_path / "m.bin", "x", "m", "unknown", None)
+    spec = art.input_spec((1, 3, 64, 64), PreprocessSpec(mean=(0.5,) * 3, std=(0.5,) * 3, interpolation="bicubic"),
+                          tmp_path / "labels.txt")
+    p = spec.pipeline
+    assert (p.mean, p.std, p.interpolation, p.crop, p.resize) == ((0.5,) * 3, (0.5,) * 3, "bicubic", (64, 64), 73)
+    assert spec.class_names == ("a", "b", "c") and spec.num_classes == 3
+    with pytest.raises(LoadError, match="--crop 32 but the artifact's input is 1,3,64,64"):
+        art.input_spec((1, 3, 64, 64), PreprocessSpec(crop=32))
