@@ -94,3 +94,12 @@ def test_unpaired_and_class_folders_are_errors(tmp_path):
     _img(other / "cat" / "a.png", 1)
     with pytest.raises(ConfigError, match="the model is image-to-image"):
         load_dataset(other, _denoiser_spec())
+
+
+def test_compare_table_shows_psnr_for_image_models():
+    from edgebench.results.compare import quality_text
+
+    assert quality_text({"psnr_db": 31.24, "ssim": 0.912, "n": 2, "reference": "clean/ images"}) == \
+        "PSNR vs clean 31.2 dB SSIM 0.912"
+    assert quality_text({"psnr_db": 80.0, "ssim": 1.0, "sqnr_db": 75.2, "top1_agreement": None, "n": 8,
+                         "reference": "export parity vs eager"}) == "PSNR 80.0 dB SSIM 1.000, SQNR 75 dB"
