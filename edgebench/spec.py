@@ -110,13 +110,14 @@ class ModelSpec:
     arch_kwargs: tuple[tuple[str, Any], ...] = field(default=(), metadata={"omit_default": True})
     preprocess: PreprocessSpec | None = field(default=None, metadata={"omit_default": True})
     labels: Path | None = field(default=None, metadata={"omit_default": True})
+    # which cell of a sweep's resolution / arch_kwargs axes this is (e.g. "160px-width_mult0.5")
+    tag: str | None = field(default=None, metadata={"omit_default": True})
 
     @property
     def label(self) -> str:
-        """Short human name: the zoo name, or the checkpoint file's stem."""
-        if self.checkpoint is not None:
-            return Path(self.checkpoint).stem
-        return self.name or "model"
+        """Short human name: the zoo name, or the checkpoint file's stem (+ ``-tag`` in a sweep axis)."""
+        base = Path(self.checkpoint).stem if self.checkpoint is not None else (self.name or "model")
+        return f"{base}-{self.tag}" if self.tag else base
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -303,6 +304,10 @@ class SweepSpec:
             runs = 50
             [format_options.NAME]                    # one table per format that takes options
             option = value                           # checked against that format's Options
+
+        Optional axes: ``resolutions = [128, 160]`` (square inputs, 3 channels) and
+        ``arch_kwargs = [{width_mult = 0.5}, {width_mult = 1.0}]`` make every model one cell per
+        combination — a distinct artifact and row each (:func:`expand_axes`).
         """
         try:
             data = tomllib.loads(Path(path).read_text())
@@ -311,7 +316,7 @@ class SweepSpec:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
         known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples",
-                 "format_options"}
+                 "format_options", "resolutions", "arch_kwargs"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"sweep file {path}: unknown field(s) {', '.join(sorted(unknown))}",
@@ -324,7 +329,7 @@ class SweepSpec:
         except TypeError as exc:
             raise ConfigError(f"sweep file {path}: bad [bench] table: {exc}") from None
         return cls(
-            models=tuple(models),
+            models=expand_axes(models, data.get("resolutions"), data.get("arch_kwargs"), path),
             formats=_formats(path, data),
             variants=tuple(Variant.from_label(v) for v in data.get("variants", ["fp32"])),
             targets=tuple(data.get("targets", ["local"])),
@@ -336,3 +341,35 @@ class SweepSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
+
+
+def expand_axes(models: Any, resolutions: Any, arch_kwargs: Any, where: Any = "sweep file") -> tuple[ModelSpec, ...]:
+    """Every model × resolution × arch_kwargs combination as its own ModelSpec, tagged so that its
+    artifacts and rows are distinct (``mobilenet_v2-160px-width_mult0.5``). ``resolutions``: square
+    sizes in pixels (input 1×3×R×R); ``arch_kwargs``: dicts for the zoo builder. None / empty: no
+    axis. ConfigError for a value of the wrong type."""
+    if resolutions is not None:
+        if not isinstance(resolutions, list) or not resolutions or \
+                not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in resolutions):
+            raise ConfigError(f"{where}: resolutions must be a non-empty list of positive integers, got {resolutions!r}",
+                              hint="e.g. resolutions = [128, 160, 192, 224]")
+    if arch_kwargs is not None:
+        if not isinstance(arch_kwargs, list) or not arch_kwargs or not all(isinstance(k, dict) for k in arch_kwargs):
+            raise ConfigError(f"{where}: arch_kwargs must be a non-empty list of tables, got {arch_kwargs!r}",
+                              hint="e.g. arch_kwargs = [{width_mult = 0.5}, {width_mult = 1.0}]")
+    out = []
+    for m in models:
+        for r in resolutions or [None]:
+            for kw in arch_kwargs if arch_kwargs is not None else [None]:
+                parts, spec = [], m
+                if r is not None:
+                    spec = dataclasses.replace(spec, input_shape=(1, 3, r, r))
+                    parts.append(f"{r}px")
+                if kw is not None:
+                    merged = {**dict(spec.arch_kwargs), **kw}
+                    spec = dataclasses.replace(spec, arch_kwargs=arch_kwargs_tuple(merged))
+                    parts.append("-".join(f"{k}{v}" for k, v in sorted(kw.items())) or "default")
+                if parts:
+                    spec = dataclasses.replace(spec, tag="-".join(filter(None, [m.tag, *parts])))
+                out.append(spec)
+    return tuple(out)
