@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import time
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -181,9 +182,23 @@ def export_cmd(
         if err_console.is_terminal and row.status != Status.LOAD_FAILED:
             err_console.print(f"  {row.format} {row.variant}: {row.status.value}", highlight=False)
 
-    with Store(state.db) as store:
-        results = export(model_spec, export_spec, store=store, variants=MATRIX_VARIANTS if all_ else None,
-                         workers=jobs, on_result=progress)
+    from edgebench.exporters.progress import listen
+
+    started = time.perf_counter()
+
+    def stage_line(name: str, seconds: float | None) -> None:
+        # a line per long stage (torch.export, conversion, parity …) with elapsed time, on a terminal only
+        clock = f"[{time.perf_counter() - started:6.1f} s]"
+        text = f"{name} …" if seconds is None else f"{name} done in {seconds:.1f} s"
+        err_console.print(f"  {clock} {text}", highlight=False)
+
+    previous = listen(stage_line if err_console.is_terminal else None)
+    try:
+        with Store(state.db) as store:
+            results = export(model_spec, export_spec, store=store, variants=MATRIX_VARIANTS if all_ else None,
+                             workers=jobs, on_result=progress)
+    finally:
+        listen(previous)
     loads = [r for r in results if r.status == Status.LOAD_FAILED]
     if loads and len(loads) == len(results):
         e = loads[0].error

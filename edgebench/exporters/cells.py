@@ -27,6 +27,7 @@ from edgebench.exporters.context import ExportContext, precision_label
 from edgebench.exporters.converter_errors import converter_error
 from edgebench.exporters.manifest import build_manifest, file_facts, write_manifest
 from edgebench.exporters.parity import FP32_MIN_SQNR_DB, INT8_MIN_TOP1, compare, degenerate_reference
+from edgebench.exporters.progress import stage
 from edgebench.results.model import ArtifactInfo, ErrorInfo, RunResult, Status
 from edgebench.runner import RunnerError
 from edgebench.runner.batch import run_batch
@@ -124,7 +125,8 @@ def run_cell(cell: Cell, ctx: ExportContext | None, loaded: Any) -> RunResult:
     t0 = time.perf_counter()
     try:
         try:
-            result = exporter.convert(ctx, cell.spec, tmp, cell.options)
+            with stage(f"{cell.fmt} {cell.variant.label}: convert"):
+                result = exporter.convert(ctx, cell.spec, tmp, cell.options)
         except EdgebenchError:
             raise
         except Exception as exc:  # converters raise anything; it becomes one classified line
@@ -179,7 +181,8 @@ def _finish(cell: Cell, ctx: ExportContext, exporter: Exporter, result: ConvertR
     error = None
     not_runnable = exporter.runnable_reason()
     if not_runnable is None:
-        parity = _parity(exporter, ctx, tmp)
+        with stage(f"{cell.fmt} {cell.variant.label}: parity"):
+            parity = _parity(exporter, ctx, tmp)
         eager = parity["vs_eager"]
         label = precision_label(cell.variant)
         degenerate = degenerate_reference(ctx.reference_outputs)
