@@ -21,6 +21,8 @@ def _to_dict(obj: Any) -> dict[str, Any]:
     out = {}
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
+        if f.metadata.get("omit_default") and value == f.default:
+            continue  # a field added later: specs that leave it unset keep their old hash
         if isinstance(value, Path):
             value = str(value)
         elif dataclasses.is_dataclass(value):
@@ -40,9 +42,64 @@ def spec_hash(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """User overrides of a model's own pre-processing (None: keep what the model's config says).
+
+    ``mean``/``std`` apply to [0, 1] RGB pixels; ``resize`` is the shorter side in pixels before
+    the centre ``crop`` (square, pixels); ``interpolation`` is nearest, bilinear or bicubic.
+    """
+
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    resize: int | None = None
+    crop: int | None = None
+    interpolation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.interpolation is not None and self.interpolation not in INTERPOLATIONS:
+            raise ConfigError(f"unknown interpolation {self.interpolation!r}", hint=f"one of {', '.join(INTERPOLATIONS)}")
+        for name in ("resize", "crop"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name} {value} must be a positive number of pixels")
+        if self.std is not None and any(s == 0 for s in self.std):
+            raise ConfigError("--std has a zero entry", hint="e.g. --std 0.229,0.224,0.225")
+        if self.mean is not None and self.std is not None and len(self.mean) != len(self.std):
+            raise ConfigError(f"--mean has {len(self.mean)} values but --std {len(self.std)}")
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is overridden."""
+        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PreprocessSpec":
+        d = dict(d)
+        for key in ("mean", "std"):
+            if d.get(key) is not None:
+                d[key] = tuple(float(v) for v in d[key])
+        return cls(**d)
+
+
+def arch_kwargs_tuple(value: Any) -> tuple[tuple[str, Any], ...]:
+    """``{"width_mult": 0.5}`` / ``[["width_mult", 0.5]]`` → ``(("width_mult", 0.5),)`` (sorted,
+    hashable: ModelSpec is a dict key in sweeps)."""
+    items = value.items() if isinstance(value, dict) else value
+    return tuple(sorted((str(k), v) for k, v in items))
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Where a model comes from: a zoo name, or a checkpoint (+ ``arch`` for a state_dict)."""
+    """Where a model comes from: a zoo name, or a checkpoint (+ ``arch`` for a state_dict).
+
+    ``arch_kwargs`` go to the zoo builder (e.g. ``(("width_mult", 0.5),)``); ``preprocess``
+    overrides the model's own pre-processing; ``labels`` is a text file with one class name per
+    line (line i = class index i).
+    """
 
     name: str | None = "mobilenet_v3_small"
     checkpoint: Path | None = None
@@ -50,13 +107,17 @@ class ModelSpec:
     num_classes: int | None = None
     trust_checkpoint: bool = False
     input_shape: tuple[int, ...] | None = None
+    arch_kwargs: tuple[tuple[str, Any], ...] = field(default=(), metadata={"omit_default": True})
+    preprocess: PreprocessSpec | None = field(default=None, metadata={"omit_default": True})
+    labels: Path | None = field(default=None, metadata={"omit_default": True})
+    # which cell of a sweep's resolution / arch_kwargs axes this is (e.g. "160px-width_mult0.5")
+    tag: str | None = field(default=None, metadata={"omit_default": True})
 
     @property
     def label(self) -> str:
-        """Short human name: the zoo name, or the checkpoint file's stem."""
-        if self.checkpoint is not None:
-            return Path(self.checkpoint).stem
-        return self.name or "model"
+        """Short human name: the zoo name, or the checkpoint file's stem (+ ``-tag`` in a sweep axis)."""
+        base = Path(self.checkpoint).stem if self.checkpoint is not None else (self.name or "model")
+        return f"{base}-{self.tag}" if self.tag else base
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -68,6 +129,12 @@ class ModelSpec:
             d["checkpoint"] = Path(d["checkpoint"])
         if d.get("input_shape"):
             d["input_shape"] = tuple(d["input_shape"])
+        if d.get("arch_kwargs"):
+            d["arch_kwargs"] = arch_kwargs_tuple(d["arch_kwargs"])
+        if isinstance(d.get("preprocess"), dict):
+            d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
+        if d.get("labels"):
+            d["labels"] = Path(d["labels"])
         return cls(**d)
 
 
@@ -172,6 +239,9 @@ class BenchSpec:
     input_shape: tuple[int, ...] | None = None
     dataset: Path | None = None
     timeout_seconds: float = 600.0
+    # --dataset pre-processing / class names for a file whose manifest does not say (third-party)
+    preprocess: PreprocessSpec | None = field(default=None, metadata={"omit_default": True})
+    labels: Path | None = field(default=None, metadata={"omit_default": True})
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -179,6 +249,10 @@ class BenchSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BenchSpec":
         d = dict(d)
+        if isinstance(d.get("preprocess"), dict):
+            d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
+        if d.get("labels"):
+            d["labels"] = Path(d["labels"])
         if d.get("dataset"):
             d["dataset"] = Path(d["dataset"])
         if d.get("input_shape"):
@@ -230,6 +304,10 @@ class SweepSpec:
             runs = 50
             [format_options.NAME]                    # one table per format that takes options
             option = value                           # checked against that format's Options
+
+        Optional axes: ``resolutions = [128, 160]`` (square inputs, 3 channels) and
+        ``arch_kwargs = [{width_mult = 0.5}, {width_mult = 1.0}]`` make every model one cell per
+        combination — a distinct artifact and row each (:func:`expand_axes`).
         """
         try:
             data = tomllib.loads(Path(path).read_text())
@@ -238,7 +316,7 @@ class SweepSpec:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
         known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples",
-                 "format_options"}
+                 "format_options", "resolutions", "arch_kwargs"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"sweep file {path}: unknown field(s) {', '.join(sorted(unknown))}",
@@ -251,7 +329,7 @@ class SweepSpec:
         except TypeError as exc:
             raise ConfigError(f"sweep file {path}: bad [bench] table: {exc}") from None
         return cls(
-            models=tuple(models),
+            models=expand_axes(models, data.get("resolutions"), data.get("arch_kwargs"), path),
             formats=_formats(path, data),
             variants=tuple(Variant.from_label(v) for v in data.get("variants", ["fp32"])),
             targets=tuple(data.get("targets", ["local"])),
@@ -263,3 +341,35 @@ class SweepSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
+
+
+def expand_axes(models: Any, resolutions: Any, arch_kwargs: Any, where: Any = "sweep file") -> tuple[ModelSpec, ...]:
+    """Every model × resolution × arch_kwargs combination as its own ModelSpec, tagged so that its
+    artifacts and rows are distinct (``mobilenet_v2-160px-width_mult0.5``). ``resolutions``: square
+    sizes in pixels (input 1×3×R×R); ``arch_kwargs``: dicts for the zoo builder. None / empty: no
+    axis. ConfigError for a value of the wrong type."""
+    if resolutions is not None:
+        if not isinstance(resolutions, list) or not resolutions or \
+                not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in resolutions):
+            raise ConfigError(f"{where}: resolutions must be a non-empty list of positive integers, got {resolutions!r}",
+                              hint="e.g. resolutions = [128, 160, 192, 224]")
+    if arch_kwargs is not None:
+        if not isinstance(arch_kwargs, list) or not arch_kwargs or not all(isinstance(k, dict) for k in arch_kwargs):
+            raise ConfigError(f"{where}: arch_kwargs must be a non-empty list of tables, got {arch_kwargs!r}",
+                              hint="e.g. arch_kwargs = [{width_mult = 0.5}, {width_mult = 1.0}]")
+    out = []
+    for m in models:
+        for r in resolutions or [None]:
+            for kw in arch_kwargs if arch_kwargs is not None else [None]:
+                parts, spec = [], m
+                if r is not None:
+                    spec = dataclasses.replace(spec, input_shape=(1, 3, r, r))
+                    parts.append(f"{r}px")
+                if kw is not None:
+                    merged = {**dict(spec.arch_kwargs), **kw}
+                    spec = dataclasses.replace(spec, arch_kwargs=arch_kwargs_tuple(merged))
+                    parts.append("-".join(f"{k}{v}" for k, v in sorted(kw.items())) or "default")
+                if parts:
+                    spec = dataclasses.replace(spec, tag="-".join(filter(None, [m.tag, *parts])))
+                out.append(spec)
+    return tuple(out)

@@ -7,7 +7,9 @@ format plug-in's ``Options`` is added to the command from the registry
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import time
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -16,6 +18,7 @@ from rich.table import Table
 
 from edgebench import exporters
 from edgebench.cli import app, console, err_console, state
+from edgebench.cli import model_options as opts
 from edgebench.errors import ConfigError
 
 OPTION_FIELDS = exporters.format_option_fields()
@@ -132,6 +135,15 @@ def export_cmd(
     trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow a pickled nn.Module checkpoint "
                                                                             "(runs its code: only for files you trust)."),
     num_classes: Optional[int] = typer.Option(None, "--num-classes", help="Classifier outputs (checkpoints / zoo)."),
+    # the model's input: shape, builder kwargs, pre-processing, class names (edgebench.cli.model_options)
+    input_shape: Optional[str] = opts.INPUT_SHAPE,
+    arch_kwargs: Optional[str] = opts.ARCH_KWARGS,
+    mean: Optional[str] = opts.MEAN,
+    std: Optional[str] = opts.STD,
+    resize: Optional[int] = opts.RESIZE,
+    crop: Optional[int] = opts.CROP,
+    interpolation: Optional[str] = opts.INTERPOLATION,
+    labels: Optional[Path] = opts.LABELS,
     **format_flags: Any,
 ) -> None:
     """Export a model to one or more formats; every artifact is parity-checked against eager PyTorch
@@ -157,6 +169,9 @@ def export_cmd(
     model_spec = (ModelSpec(name=None, checkpoint=checkpoint, arch=arch, num_classes=num_classes,
                             trust_checkpoint=trust_checkpoint) if checkpoint is not None
                   else ModelSpec(name=model or "mobilenet_v3_small", num_classes=num_classes))
+    model_spec = dataclasses.replace(
+        model_spec, input_shape=opts.input_shape(input_shape), arch_kwargs=opts.arch_kwargs(arch_kwargs),
+        preprocess=opts.preprocess_spec(mean, std, resize, crop, interpolation), labels=opts.labels_path(labels))
     export_spec = ExportSpec(formats=tuple(dict.fromkeys(formats)) or tuple(registry.names()), variant=variant,
                              calibration_dir=calibration, calibration_samples=calibration_samples,
                              parity_samples=parity_samples, out_dir=out,
@@ -167,9 +182,23 @@ def export_cmd(
         if err_console.is_terminal and row.status != Status.LOAD_FAILED:
             err_console.print(f"  {row.format} {row.variant}: {row.status.value}", highlight=False)
 
-    with Store(state.db) as store:
-        results = export(model_spec, export_spec, store=store, variants=MATRIX_VARIANTS if all_ else None,
-                         workers=jobs, on_result=progress)
+    from edgebench.exporters.progress import listen
+
+    started = time.perf_counter()
+
+    def stage_line(name: str, seconds: float | None) -> None:
+        # a line per long stage (torch.export, conversion, parity …) with elapsed time, on a terminal only
+        clock = f"[{time.perf_counter() - started:6.1f} s]"
+        text = f"{name} …" if seconds is None else f"{name} done in {seconds:.1f} s"
+        err_console.print(f"  {clock} {text}", highlight=False)
+
+    previous = listen(stage_line if err_console.is_terminal else None)
+    try:
+        with Store(state.db) as store:
+            results = export(model_spec, export_spec, store=store, variants=MATRIX_VARIANTS if all_ else None,
+                             workers=jobs, on_result=progress)
+    finally:
+        listen(previous)
     loads = [r for r in results if r.status == Status.LOAD_FAILED]
     if loads and len(loads) == len(results):
         e = loads[0].error

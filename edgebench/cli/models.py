@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.table import Table
 
 from edgebench.cli import app, console
+from edgebench.cli import model_options as opts
 
 
 @app.command("models")
@@ -51,13 +53,23 @@ def doctor_cmd(
 @app.command("inspect")
 def inspect_cmd(
     model: str = typer.Option(None, "--model", help="Zoo name (default mobilenet_v3_small)."),
-    checkpoint: Path = typer.Option(None, "--checkpoint", help="state_dict (.pt/.pth), torch.export .pt2 or TorchScript file."),
+    checkpoint: Path = typer.Option(None, "--checkpoint", help="state_dict (.pt/.pth/.safetensors), torch.export "
+                                                               ".pt2, TorchScript file or Hugging Face folder."),
     arch: str = typer.Option(None, "--arch", help="Zoo architecture of a state_dict checkpoint."),
     num_classes: int = typer.Option(None, "--num-classes", help="Classifier outputs (default: the zoo's)."),
     trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint",
                                           help="Allow a fully pickled nn.Module (runs code from the file)."),
+    input_shape: Optional[str] = opts.INPUT_SHAPE,
+    arch_kwargs: Optional[str] = opts.ARCH_KWARGS,
+    mean: Optional[str] = opts.MEAN,
+    std: Optional[str] = opts.STD,
+    resize: Optional[int] = opts.RESIZE,
+    crop: Optional[int] = opts.CROP,
+    interpolation: Optional[str] = opts.INTERPOLATION,
+    labels: Optional[Path] = opts.LABELS,
 ) -> None:
-    """Load a model or checkpoint and print its source, InputSpec, params, non-zero params and MACs."""
+    """Load a model or checkpoint and print its source, InputSpec (shape and where it came from,
+    pre-processing, classes), params, non-zero params and MACs."""
     from edgebench.models import load
     from edgebench.models.catalog import human
     from edgebench.models.counting import count
@@ -65,15 +77,22 @@ def inspect_cmd(
 
     spec = ModelSpec(name=model or ("mobilenet_v3_small" if checkpoint is None else None),
                      checkpoint=checkpoint, arch=arch, num_classes=num_classes,
-                     trust_checkpoint=trust_checkpoint)
+                     trust_checkpoint=trust_checkpoint, input_shape=opts.input_shape(input_shape),
+                     arch_kwargs=opts.arch_kwargs(arch_kwargs),
+                     preprocess=opts.preprocess_spec(mean, std, resize, crop, interpolation),
+                     labels=opts.labels_path(labels))
     lm = load(spec)
     c = count(lm.module, lm.input_spec.example())
     table = Table(title=f"{lm.label}", show_header=False)
     for key, value in lm.source.items():
-        table.add_row(key, str(value))
+        table.add_row(key, "; ".join(value) if isinstance(value, list) else str(value))
     s = lm.input_spec
     table.add_row("input", f"{'×'.join(map(str, s.shape))} {s.dtype} {s.layout}, task {s.task}, "
                            f"classes {s.num_classes}")
+    table.add_row("preprocessing", opts.describe_preprocessing(s.preprocessing))
+    if s.class_names:
+        shown = ", ".join(s.class_names[:10]) + (f", … ({len(s.class_names)})" if len(s.class_names) > 10 else "")
+        table.add_row("class names", shown)
     table.add_row("params", f"{human(c.params)} ({c.params:,}); non-zero {c.nonzero_params:,}")
     table.add_row("MACs", f"{human(c.macs)} ({c.macs:,})")
     console.print(table)

@@ -12,6 +12,7 @@ from typing import List, Optional
 import typer
 
 from edgebench.cli import app, console, err_console, state
+from edgebench.cli import model_options as opts
 from edgebench.errors import ConfigError
 
 OUTPUT_HELP = "Output: table, markdown, csv or json."
@@ -77,6 +78,12 @@ def run_cmd(
     include_io: bool = typer.Option(False, "--include-io", help="Time pre- and post-processing too."),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Image folder, one sub-folder per class "
                                                                    "(accuracy) or flat (agreement with eager)."),
+    # --dataset pre-processing / class names where the artifact's manifest does not say (third-party files)
+    mean: Optional[str] = opts.MEAN,
+    std: Optional[str] = opts.STD,
+    resize: Optional[int] = opts.RESIZE,
+    interpolation: Optional[str] = opts.INTERPOLATION,
+    labels: Optional[Path] = opts.LABELS,
     output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
     accept_new_host_key: bool = typer.Option(False, "--accept-new-host-key",
                                              help="ssh: trust a host key seen for the first time "
@@ -100,7 +107,9 @@ def run_cmd(
 
     bench = BenchSpec(warmup_runs=warmup, warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds,
                       max_seconds=max_seconds, threads=threads, include_io=include_io,
-                      input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout)
+                      input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout,
+                      preprocess=opts.preprocess_spec(mean, std, resize, None, interpolation),
+                      labels=opts.labels_path(labels))
     found = discover(artifacts)
     if android_runner not in (None, "benchmark_model", "app"):
         raise ConfigError(f"unknown --android-runner {android_runner!r}", hint="benchmark_model or app")

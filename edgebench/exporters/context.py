@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 from edgebench.errors import ConfigError
 from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters.progress import stage
 from edgebench.exporters.variants import apply
 from edgebench.exporters.variants.calibration import calibration_inputs
 from edgebench.models.counting import count
@@ -74,7 +75,8 @@ class ExportContext:
             import torch
 
             try:
-                return torch.export.export(self.module, (self.example,), strict=False)
+                with stage("torch.export"):
+                    return torch.export.export(self.module, (self.example,), strict=False)
             except Exception as exc:  # torch.export raises many types; all mean "cannot capture"
                 raise converter_error("torch.export", exc) from exc
 
@@ -87,7 +89,7 @@ class ExportContext:
             import torch
 
             try:
-                with torch.no_grad():
+                with torch.no_grad(), stage("torch.jit.trace"):
                     return torch.jit.trace(self.module, (self.example,), check_trace=False)
             except Exception as exc:  # tracing errors have no common base class
                 raise converter_error("torch.jit.trace", exc) from exc
@@ -137,7 +139,8 @@ class ContextBuilder:
             n_cal, n_par = self.spec.calibration_samples, self.spec.parity_samples
             if n_cal < 1 or n_par < 1:
                 raise ConfigError(f"calibration samples ({n_cal}) and parity samples ({n_par}) must be ≥ 1")
-            pool = calibration_inputs(self.loaded.input_spec, self.spec.calibration_dir, n=n_cal + n_par)
+            with stage("calibration and parity inputs"):
+                pool = calibration_inputs(self.loaded.input_spec, self.spec.calibration_dir, n=n_cal + n_par)
             # a small folder: keep at least half of it for calibration, the rest for parity
             n_par = min(n_par, max(1, len(pool) // 2))
             cal, par = pool[:len(pool) - n_par] or pool, pool[len(pool) - n_par:]
@@ -154,8 +157,9 @@ class ContextBuilder:
         key = (variant.transform, variant.amount, variant.binarize_activations)
         if key not in self._shared:
             example = self.loaded.input_spec.example(1)
-            module, info = apply(self.loaded.module, variant, example)
-            refs = self.base_outputs() if variant.transform == "none" else eager_outputs(module, self.inputs()[1])
+            with stage("eager reference" if variant.transform == "none" else f"{variant.label}: {variant.transform}"):
+                module, info = apply(self.loaded.module, variant, example)
+                refs = self.base_outputs() if variant.transform == "none" else eager_outputs(module, self.inputs()[1])
             self._shared[key] = _Shared(module, info, count(module, example), refs)
         return self._shared[key]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from edgebench.results.image_metrics import psnr_ssim
+
 # Bit-identical outputs have no noise at all; report this ceiling instead of an infinite SQNR
 # (JSON has no infinity and 200 dB is far beyond any float32 rounding noise).
 SQNR_CEILING_DB = 200.0
@@ -28,10 +30,13 @@ def sqnr_db(reference: Any, actual: Any) -> float:
     return min(SQNR_CEILING_DB, 10.0 * math.log10(signal / noise))
 
 
-def compare(references: Sequence[Any], actuals: Sequence[Any], *, classification: bool = True) -> dict[str, Any]:
+def compare(references: Sequence[Any], actuals: Sequence[Any], *, classification: bool = True,
+            image: bool = False) -> dict[str, Any]:
     """Parity of ``actuals`` against ``references`` (one output array per input sample):
     ``{max_abs, mean_abs, sqnr_db, top1_agreement, n}``. ``top1_agreement`` is the share of samples
-    whose arg-max class agrees (None when the outputs are not class scores)."""
+    whose arg-max class agrees (None when the outputs are not class scores). ``image``: the outputs
+    are images (an image-to-image model): adds ``psnr_db``, ``psnr_db_min`` and ``ssim`` against the
+    references (:mod:`edgebench.results.image_metrics`)."""
     import numpy as np
 
     if len(references) != len(actuals):
@@ -51,10 +56,28 @@ def compare(references: Sequence[Any], actuals: Sequence[Any], *, classification
     if classification:
         agree = [int(np.argmax(r.ravel()) == np.argmax(a.ravel())) for r, a in zip(refs, acts)]
         top1 = sum(agree) / len(agree)
-    return {
+    result = {
         "max_abs": float(diff.max()) if finite else None,
         "mean_abs": float(diff.mean()) if finite else None,
         "sqnr_db": round(sqnr_db(ref, act), 3) if finite else -SQNR_CEILING_DB,
         "top1_agreement": top1,
         "n": len(refs),
     }
+    if image and finite:
+        result.update(psnr_ssim(refs, [a.reshape(r.shape) for r, a in zip(refs, acts)]))
+    return result
+
+
+def degenerate_reference(references: Sequence[Any]) -> str | None:
+    """A warning when the eager outputs are all below float32's normal range (~1e-38): an untrained
+    or collapsed model whose "logits" are denormal noise, where runtimes that flush denormals to
+    zero disagree by 100 % and SQNR says nothing about the conversion. None for real outputs."""
+    import numpy as np
+
+    if not references:
+        return None
+    peak = max(float(np.max(np.abs(np.asarray(r, dtype=np.float64)))) for r in references)
+    if peak >= float(np.finfo(np.float32).tiny):
+        return None
+    return (f"the eager model's outputs are at most {peak:.1e} (below float32's normal range): parity "
+            "cannot be judged — its weights look untrained or its activations collapse")

@@ -2,13 +2,16 @@
 
 A dataset directory is either
 
-- **labelled**: one sub-folder per class. A folder name starting with an integer (``281``,
-  ``281-tabby``) is that class index of the model's output; otherwise classes are numbered in
-  sorted folder order (torchvision's ImageFolder convention, for models trained on such a folder).
+- **labelled**: one sub-folder per class, mapped to the model's class indices by class name or
+  index-named folder (``281``, ``281-tabby``), never renumbered silently
+  (:mod:`edgebench.harness.labels`).
   → accuracy, macro-F1 and the confusion matrix (scikit-learn metrics); predictions outside the
   dataset's classes count as wrong and fall into an ``other`` column;
 - **unlabelled**: images directly in the folder → top-1 agreement with the fp32 eager model the
-  artifact was exported from (rebuilt from the manifest's source).
+  artifact was exported from (rebuilt from the manifest's source); PSNR / SSIM for an
+  image-to-image model;
+- **pairs** (image-to-image models): ``noisy/`` + ``clean/`` → PSNR / SSIM against the clean images
+  (:mod:`edgebench.harness.image_pairs`).
 
 The images are preprocessed here and handed to the runner as one ``.npy`` batch (``--inputs``), so
 the same path works on a remote target; the runner's batch mode runs them through the runtime code
@@ -19,7 +22,6 @@ model's input shape, and the batch stays float32: the runner quantises it for an
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,6 +30,8 @@ import numpy as np
 
 from edgebench import models
 from edgebench.errors import ConfigError, LoadError
+from edgebench.harness import image_pairs
+from edgebench.harness import labels as class_labels
 from edgebench.models.checkpoint import sha256_file
 from edgebench.models.images import to_input
 from edgebench.runner.inputs import layout
@@ -45,35 +49,51 @@ class Dataset:
     images: tuple[Path, ...]
     labels: tuple[int, ...] | None
     classes: dict[int, str]
+    # labelled | flat | pairs (noisy/ + clean/, image-to-image); the folder → class rule used;
+    # the clean targets of a pairs dataset; the InputSpec it was read for
+    kind: str = "labelled"
+    mapping: str | None = None
+    targets: tuple[Path, ...] | None = None
+    input_spec: Any = None
 
 
 def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def load_dataset(root: Path | str) -> Dataset:
-    """Read a dataset folder (see the module docstring for the two layouts)."""
+def load_dataset(root: Path | str, input_spec: Any = None) -> Dataset:
+    """Read a dataset folder (see the module docstring for the layouts). Class folders map to the
+    model's class indices by name / index (:mod:`edgebench.harness.labels`, using ``input_spec``'s
+    class names and count); an image-to-image ``input_spec`` takes ``noisy/`` + ``clean/`` pairs."""
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"dataset {root} is not a directory", hint="--dataset DIR with one sub-folder per class")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and _images(p))
+    if getattr(input_spec, "task", None) == "image-to-image":
+        pairs = image_pairs.find_pairs(root, _images)
+        if pairs is not None:
+            return Dataset(root, tuple(pairs[0]), None, {}, kind="pairs", targets=tuple(pairs[1]),
+                           input_spec=input_spec)
+        if folders:
+            raise ConfigError(f"{root} has class folders but the model is image-to-image (its output is an image)",
+                              hint=f"use {image_pairs.INPUT_DIR}/ + {image_pairs.TARGET_DIR}/ pairs, or a flat "
+                                   "folder (compared with eager by PSNR / SSIM)")
     if folders:
-        numbered = [re.match(r"^(\d+)", f.name) for f in folders]
-        if all(numbered):
-            index = {f: int(m.group(1)) for f, m in zip(folders, numbered)}
-        else:
-            index = {f: i for i, f in enumerate(folders)}
+        cmap = class_labels.map_folders([f.name for f in folders], getattr(input_spec, "class_names", None),
+                                        getattr(input_spec, "num_classes", None))
+        index = {f: cmap.index[f.name] for f in folders}
         images, labels = [], []
         for f in folders:
             for img in _images(f):
                 images.append(img)
                 labels.append(index[f])
-        return Dataset(root, tuple(images), tuple(labels), {index[f]: f.name for f in folders})
+        return Dataset(root, tuple(images), tuple(labels), {index[f]: cmap.names[index[f]] for f in folders},
+                       mapping=cmap.how, input_spec=input_spec)
     images = _images(root)
     if not images:
         raise ConfigError(f"no images in {root}",
                           hint=f"put {', '.join(sorted(IMAGE_EXTENSIONS))} files in one sub-folder per class")
-    return Dataset(root, tuple(images), None, {})
+    return Dataset(root, tuple(images), None, {}, kind="flat", input_spec=input_spec)
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -116,7 +136,9 @@ def score(outputs: np.ndarray, labels: Sequence[int], classes: dict[int, str]) -
     y_pred = np.where(np.isin(pred, known), pred, OTHER)
     cols = known + [OTHER]
     cm = confusion_matrix(y_true, y_pred, labels=cols)
+    recall = {classes[k]: float(np.mean(y_pred[y_true == k] == k)) for k in known if np.any(y_true == k)}
     return {
+        "per_class_recall": recall,
         "kind": "labelled", "n": int(y_true.size),
         "accuracy": float(np.mean(y_true == y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=known, average="macro", zero_division=0)),
@@ -132,6 +154,18 @@ def agreement(outputs: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
     a = np.argmax(outputs.reshape(n, -1), axis=1)
     b = np.argmax(reference.reshape(n, -1), axis=1)
     return {"kind": "agreement", "reference": "fp32 eager", "n": int(n), "top1_agreement": float(np.mean(a == b))}
+
+
+def _rebuild(source: dict[str, Any], spec_dict: dict[str, Any]) -> dict[str, Any]:
+    """The ModelSpec fields that rebuild the exported model as it was: builder kwargs, input shape."""
+    from edgebench.spec import arch_kwargs_tuple
+
+    out: dict[str, Any] = {}
+    if source.get("arch_kwargs"):
+        out["arch_kwargs"] = arch_kwargs_tuple(source["arch_kwargs"])
+    if spec_dict.get("shape"):
+        out["input_shape"] = tuple(spec_dict["shape"])
+    return out
 
 
 def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.ndarray:
@@ -154,18 +188,34 @@ def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.nda
             raise ConfigError("the artifact was exported from unseeded random zoo weights, so there is no fp32 "
                               "eager model to agree with",
                               hint="re-export it, export from --checkpoint, or use a labelled dataset")
-        spec = ModelSpec(name=source.get("name"), num_classes=num_classes)
+        spec = ModelSpec(name=source.get("name"), num_classes=num_classes, **_rebuild(source, spec_dict))
     else:
         path = source.get("path")
         if not path or not Path(path).exists():
             raise LoadError(f"the checkpoint the artifact came from ({path}) is not here",
                             hint="run from the machine that exported it, or use a labelled dataset")
-        if source.get("sha256") and sha256_file(Path(path)) != source["sha256"]:
+        hashed = Path(path) / source["weights"] if Path(path).is_dir() and source.get("weights") else Path(path)
+        if source.get("sha256") and sha256_file(hashed) != source["sha256"]:
             raise LoadError(f"checkpoint {path} changed since the export (sha256 differs)",
                             hint="re-export, or use a labelled dataset")
-        spec = ModelSpec(name=None, checkpoint=Path(path), arch=source.get("arch"), num_classes=num_classes)
+        spec = ModelSpec(name=None, checkpoint=Path(path), arch=source.get("arch") if source.get("kind") == "state_dict"
+                         else None, num_classes=num_classes, **_rebuild(source, spec_dict))
     module = models.load(spec).module
     if inputs.ndim == 4 and layout([1, *inputs.shape[1:]]) == "NHWC":
         inputs = np.ascontiguousarray(inputs.transpose(0, 3, 1, 2))
     with torch.inference_mode():
         return np.stack([module(torch.from_numpy(row[None])).numpy()[0] for row in inputs])
+
+
+def evaluate(outputs: np.ndarray, dataset: Dataset, reference: np.ndarray | None = None) -> dict[str, Any]:
+    """The dataset's metrics, by task: pairs → PSNR / SSIM against the clean images; flat → agreement
+    with eager (top-1 for a classifier, PSNR / SSIM for an image-to-image model); labelled →
+    accuracy, macro-F1, per-class recall and the confusion matrix with the model's class names."""
+    image = getattr(dataset.input_spec, "task", None) == "image-to-image"
+    if dataset.kind == "pairs":
+        return image_pairs.score_pairs(outputs, list(dataset.targets or ()), dataset.input_spec, read_image)
+    if reference is not None:
+        return image_pairs.score_vs_eager(outputs, reference) if image else agreement(outputs, reference)
+    result = score(outputs, dataset.labels or (), dataset.classes)
+    result["class_mapping"] = dataset.mapping
+    return result

@@ -14,6 +14,7 @@ from edgebench import exporters
 from edgebench.errors import ConfigError
 from edgebench.exporters.manifest import file_facts
 from edgebench.exporters.manifest import read_manifest as _read_manifest
+from edgebench.models.describe import with_user_input
 from edgebench.models.input_spec import InputSpec
 from edgebench.results.model import ArtifactInfo
 
@@ -57,12 +58,17 @@ class Artifact:
             return tuple(spec["shape"])
         return None
 
-    def input_spec(self, input_shape: tuple[int, ...] | None = None):
-        """The model's InputSpec (preprocessing) from the manifest; ImageNet defaults otherwise."""
+    def input_spec(self, input_shape: tuple[int, ...] | None = None, preprocess: Any = None,
+                   labels: Path | None = None):
+        """The model's InputSpec (preprocessing) from the manifest; ImageNet defaults otherwise.
+        ``preprocess`` (a PreprocessSpec: ``run --mean/--std/--resize/--interpolation``) and
+        ``labels`` (``run --labels``) override it — for third-party files without a manifest."""
         spec_dict = (self.manifest or {}).get("input_spec")
-        spec = InputSpec.from_dict(spec_dict) if spec_dict else InputSpec()
+        # a third-party file: ImageNet pre-processing, but no made-up class count
+        spec = InputSpec.from_dict(spec_dict) if spec_dict else InputSpec(num_classes=None)
         shape = input_shape or self.input_shape
-        return replace(spec, shape=tuple(shape)) if shape else spec
+        spec = replace(spec, shape=tuple(shape)) if shape else spec
+        return with_user_input(spec, preprocess, labels)
 
     def info(self) -> ArtifactInfo:
         """Bytes, gzip bytes, sha256 and counts (manifest first, computed where the manifest is missing)."""

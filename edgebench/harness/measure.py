@@ -106,14 +106,14 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
             t0 = time.perf_counter()
             work = Path(tempfile.mkdtemp(prefix="edgebench-acc-"))
             try:
-                dataset = accuracy.load_dataset(bench.dataset)
                 inputs_npy, outputs_npy = work / "inputs.npy", work / "outputs.npy"
                 shape = bench_eff.input_shape or file_input_shape(artifact.path, artifact.format)
                 if shape is None:
                     raise ConfigError(f"--dataset needs the input shape of {artifact.path.name} to preprocess "
                                       "the images", hint="pass --input-shape, e.g. 1,3,224,224")
-                accuracy.prepare_inputs(dataset, artifact.input_spec(shape), inputs_npy)
-                if dataset.labels is None:
+                dataset = accuracy.load_dataset(bench.dataset, artifact.input_spec(shape, bench.preprocess, bench.labels))
+                accuracy.prepare_inputs(dataset, dataset.input_spec, inputs_npy)
+                if dataset.kind == "flat":
                     reference = accuracy.eager_outputs(artifact.manifest, np.load(inputs_npy))
             except EdgebenchError as err:
                 return failed(err)
@@ -166,10 +166,7 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
             return finish(Status.RUN_FAILED, samples=raw, latency=latency,
                           error=ErrorInfo("accuracy", "the runner returned no outputs for the dataset"))
         outputs = np.load(outputs_npy)
-        if reference is not None:
-            acc = accuracy.agreement(outputs, reference)
-        else:
-            acc = accuracy.score(outputs, dataset.labels, dataset.classes)
+        acc = accuracy.evaluate(outputs, dataset, reference)
         acc["dataset"] = str(dataset.root)
     status = Status.OK
     if manifest_status == Status.PARITY_FAILED.value:

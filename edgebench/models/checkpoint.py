@@ -102,7 +102,8 @@ def unwrap_state_dict(obj: Any) -> dict[str, Any]:
     return sd
 
 
-def _fit(module, sd: dict[str, Any], arch: str, num_classes_given: bool) -> None:
+def _fit(module, sd: dict[str, Any], arch: str, num_classes_given: bool,
+         arch_kwargs: dict[str, Any] | None = None) -> None:
     own = module.state_dict()
     missing = [k for k in own if k not in sd]
     unexpected = [k for k in sd if k not in own]
@@ -119,17 +120,21 @@ def _fit(module, sd: dict[str, Any], arch: str, num_classes_given: bool) -> None
                         hint="check --arch (see `edgebench models`)")
     for key, tensor in sd.items():
         if tuple(own[key].shape) != tuple(tensor.shape):
-            hint = "check --arch"
-            if own[key].dim() >= 1 and tensor.dim() == own[key].dim() and tensor.shape[1:] == own[key].shape[1:]:
-                hint = f"the checkpoint's head has {tensor.shape[0]} outputs: pass --num-classes {tensor.shape[0]}"
+            from edgebench.models.fitting import mismatch_hint
+
+            hint = mismatch_hint(module, key, tensor, own[key], arch, arch_kwargs or {})
             raise LoadError(f"{key} is {tuple(tensor.shape)} in the checkpoint but {tuple(own[key].shape)} "
                             f"in --arch {arch}" + (" with that --num-classes" if num_classes_given else ""),
                             hint=hint)
     module.load_state_dict(sd, strict=True)
 
 
-def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust: bool):
-    """Return ``(module, kind)``; raise LoadError with one line for anything wrong."""
+def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust: bool,
+                    arch_kwargs: dict[str, Any] | None = None, notes: list[str] | None = None):
+    """Return ``(module, kind)``; raise LoadError with one line for anything wrong.
+
+    ``arch_kwargs`` go to the ``arch`` builder of a state_dict; what was inferred on the way
+    (e.g. a detected width multiplier) is appended to ``notes``."""
     import torch
 
     path = Path(path)
@@ -152,14 +157,39 @@ def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust
         except Exception as exc:  # a corrupt TorchScript archive raises RuntimeError subclasses
             raise LoadError(f"{path.name} is not a loadable TorchScript file ({str(exc).splitlines()[0][:120]})",
                             hint="re-save it with torch.jit.save") from None
-    obj = _torch_load(path, trust)
+    if path.suffix == ".safetensors":
+        from edgebench.models.huggingface import read_safetensors
+
+        obj = read_safetensors(path)
+    else:
+        obj = _torch_load(path, trust)
     if isinstance(obj, torch.nn.Module):
         return obj.eval(), "pickled-module"
     if arch is None:
         raise LoadError(f"{path.name} is a state_dict: it needs --arch", hint="e.g. --arch resnet18 (see `edgebench models`)")
     from edgebench.models.zoo import entry
 
+    from edgebench.models.fitting import detect_width
+
     e = entry(arch, num_classes)
-    module = e.build(num_classes if num_classes is not None else (e.input_spec.num_classes or 1000))
-    _fit(module, unwrap_state_dict(obj), arch, num_classes is not None)
+    n_out = num_classes if num_classes is not None else (e.input_spec.num_classes or 1000)
+    kwargs = dict(arch_kwargs or {})
+    sd = unwrap_state_dict(obj)
+    try:
+        module = e.build(n_out, **kwargs)
+    except TypeError as exc:
+        raise LoadError(f"--arch {arch} does not take --arch-kwargs {', '.join(kwargs)} ({exc})",
+                        hint="pass only keyword arguments its builder knows") from None
+    detected = None if _fits(module, sd) else detect_width(e.build, n_out, sd, kwargs)
+    if detected is not None:
+        kwargs["width_mult"] = detected[0]
+        module = e.build(n_out, **kwargs)
+        if notes is not None:
+            notes.append(detected[1])
+    _fit(module, sd, arch, num_classes is not None, kwargs)
     return module.eval(), "state_dict"
+
+
+def _fits(module, sd: dict[str, Any]) -> bool:
+    own = module.state_dict()
+    return set(own) == set(sd) and all(tuple(own[k].shape) == tuple(sd[k].shape) for k in own)

@@ -21,11 +21,15 @@ def channels(input_spec: Any) -> int:
 
 
 def is_imagenet_rgb(input_spec: Any) -> bool:
-    """True for a 3-channel image model normalised with ImageNet mean/std (real photos fit it)."""
+    """True for a 3-channel image model normalised with ImageNet mean/std, or with its own recorded
+    pre-processing (timm / Hugging Face / torchvision config): real photos fit it."""
     from edgebench.models.input_spec import IMAGENET_MEAN, IMAGENET_STD
 
-    return (len(input_spec.shape) == 4 and channels(input_spec) == 3
-            and tuple(input_spec.mean) == IMAGENET_MEAN and tuple(input_spec.std) == IMAGENET_STD)
+    if len(input_spec.shape) != 4 or channels(input_spec) != 3:
+        return False
+    if getattr(input_spec, "preprocessing", None) is not None:
+        return True
+    return tuple(input_spec.mean) == IMAGENET_MEAN and tuple(input_spec.std) == IMAGENET_STD
 
 
 def to_input(input_spec: Any, image: Any) -> Any:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from edgebench.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Batch-1 input description. ``mean``/``std`` apply to [0, 1] RGB pixels."""
+    """Batch-1 input description. ``mean``/``std`` apply to [0, 1] RGB pixels.
+
+    ``preprocessing`` is the model's own image pipeline (resize, crop, mean/std, interpolation and
+    where it came from); None means ImageNet's (resize 256/224 of the input, ``mean``/``std``).
+    ``class_names`` are the output classes by index (from the model's config or ``--labels``).
+    """
 
     shape: tuple[int, ...] = (1, 3, 224, 224)
     dtype: str = "float32"
@@ -20,6 +24,8 @@ class InputSpec:
     std: tuple[float, ...] = IMAGENET_STD
     task: str = "classification"  # or "image-to-image"
     num_classes: int | None = 1000
+    preprocessing: Preprocessing | None = None
+    class_names: tuple[str, ...] | None = None
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -32,10 +38,25 @@ class InputSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "InputSpec":
         d = dict(d)
-        for key in ("shape", "mean", "std"):
+        for key in ("shape", "mean", "std", "class_names"):
             if d.get(key) is not None:
                 d[key] = tuple(d[key])
-        return cls(**d)
+        if isinstance(d.get("preprocessing"), dict):
+            d["preprocessing"] = Preprocessing.from_dict(d["preprocessing"])
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def with_preprocessing(self, p: Preprocessing) -> "InputSpec":
+        """This spec with ``p`` as its pipeline (``mean``/``std`` follow it)."""
+        return replace(self, preprocessing=p, mean=tuple(p.mean), std=tuple(p.std))
+
+    @property
+    def pipeline(self) -> Preprocessing:
+        """The pre-processing at this spec's input size (ImageNet's when the model has none)."""
+        h, w = self.image_size
+        if self.preprocessing is not None:
+            return self.preprocessing.at_size(h, w)
+        return replace(Preprocessing(mean=tuple(self.mean), std=tuple(self.std)).at_size(h, w),
+                       source="ImageNet resize/crop recipe (the model has no pre-processing config)")
 
     def example(self, batch: int = 1, seed: int = 0):
         """A deterministic random input tensor of this spec (normalised-image statistics)."""
@@ -46,28 +67,9 @@ class InputSpec:
         return torch.randn(shape, generator=g)
 
     def preprocess(self, image):
-        """HxWx3 uint8 (or float in [0,1]) numpy image → normalised float32 batch-1 tensor."""
-        import numpy as np
-        import torch
-        import torch.nn.functional as F
-
-        arr = np.asarray(image)
-        if arr.ndim == 2:
-            arr = np.stack([arr] * 3, axis=-1)
-        arr = arr[..., :3].astype(np.float32)
-        if arr.max() > 1.0:
-            arr = arr / 255.0
-        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None]
-        h, w = self.image_size
-        # resize the short side to 256/224 of the target, then centre-crop (torchvision's eval recipe)
-        scale = (h * 256 / 224) / min(t.shape[2], t.shape[3])
-        size = (max(h, round(t.shape[2] * scale)), max(w, round(t.shape[3] * scale)))
-        t = F.interpolate(t, size=size, mode="bilinear", antialias=True, align_corners=False)
-        top, left = (t.shape[2] - h) // 2, (t.shape[3] - w) // 2
-        t = t[:, :, top:top + h, left:left + w]
-        mean = torch.tensor(self.mean).view(1, -1, 1, 1)
-        std = torch.tensor(self.std).view(1, -1, 1, 1)
-        t = (t - mean) / std
+        """HxWx3 uint8 (or float in [0,1]) numpy image → normalised float32 batch-1 tensor, with
+        :attr:`pipeline` (torchvision.transforms.v2)."""
+        t = self.pipeline(image)
         if self.layout == "NHWC":
             t = t.permute(0, 2, 3, 1)
         return t.contiguous()

@@ -12,10 +12,11 @@ from edgebench.registry import Registry
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """A named architecture: ``build(num_classes)`` returns an eval-mode ``nn.Module``."""
+    """A named architecture: ``build(num_classes, **arch_kwargs)`` returns an eval-mode ``nn.Module``
+    (``arch_kwargs`` go to the library's constructor, e.g. ``width_mult=0.5``)."""
 
     name: str
-    build: Callable[[int], "object"]
+    build: Callable[..., "object"]
     input_spec: InputSpec
     description: str
     source: str  # torchvision | timm | edgebench
@@ -28,11 +29,11 @@ zoo: Registry[ZooEntry] = Registry("model")
 
 
 def _tv(name: str, macs: float | None, params: float | None, desc: str) -> None:
-    def build(num_classes: int):
+    def build(num_classes: int, **arch_kwargs):
         import torch
         import torchvision
 
-        model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
+        model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes, **arch_kwargs)
         head = getattr(getattr(model, "heads", None), "head", None)
         if head is not None and not head.weight.any():
             # torchvision zero-initialises ViT's head (for fine-tuning): all-zero logits would make
@@ -51,24 +52,31 @@ _tv("efficientnet_b0", 0.39e9, 5.29e6, "EfficientNet-B0")
 _tv("vit_b_16", 17.6e9, 86.6e6, "ViT-B/16")
 
 
-def _mobilevit_s(num_classes: int):
+def _mobilevit_s(num_classes: int, **arch_kwargs):
     from edgebench.errors import LoadError
 
     try:
         import timm
     except ImportError:
         raise LoadError("mobilevit_s needs timm", hint="pip install 'edgebench[timm]'") from None
-    return timm.create_model("mobilevit_s", pretrained=False, num_classes=num_classes)
+    return timm.create_model("mobilevit_s", pretrained=False, num_classes=num_classes, **arch_kwargs)
 
 
-zoo.add("mobilevit_s", ZooEntry("mobilevit_s", _mobilevit_s, InputSpec(shape=(1, 3, 256, 256)),
+# timm's pretrained_cfg for mobilevit_s: no normalisation (mean 0, std 1), 256², crop_pct 0.9
+zoo.add("mobilevit_s", ZooEntry("mobilevit_s", _mobilevit_s, InputSpec(shape=(1, 3, 256, 256), mean=(0.0, 0.0, 0.0),
+                                                                       std=(1.0, 1.0, 1.0)),
                                 "MobileViT-S (timm)", "timm", 2.0e9, 5.6e6, extra="timm"))
 
 
-def _vit_denoiser(num_classes: int):
+def _vit_denoiser(num_classes: int, **arch_kwargs):
     """ViT-B/16 encoder; its class token → LayerNorm → Linear(768 → 3·224·224) → an image."""
     import torch.nn as nn
     import torchvision
+
+    from edgebench.errors import LoadError
+
+    if arch_kwargs:
+        raise LoadError(f"vit_denoiser takes no --arch-kwargs (got {', '.join(arch_kwargs)})")
 
     class ViTDenoiser(nn.Module):
         def __init__(self) -> None:

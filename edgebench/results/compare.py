@@ -37,6 +37,9 @@ def select(results: Iterable[RunResult], *, model: str | None = None, fmt: str |
 def quality(r: RunResult) -> dict[str, Any]:
     """Accuracy (labelled dataset), agreement with eager (unlabelled) or export parity, as numbers."""
     acc = r.accuracy or {}
+    if acc.get("psnr_db") is not None:  # an image-to-image model: PSNR / SSIM, no class metrics
+        return {"psnr_db": acc.get("psnr_db"), "ssim": acc.get("ssim"), "n": acc.get("n"),
+                "reference": acc.get("reference")}
     if acc.get("kind") == "labelled":
         return {"accuracy": acc.get("accuracy"), "macro_f1": acc.get("macro_f1"), "n": acc.get("n")}
     if acc.get("kind") == "agreement":
@@ -44,7 +47,8 @@ def quality(r: RunResult) -> dict[str, Any]:
     vs = (r.parity or {}).get("vs_eager") or {}
     if vs:
         return {"sqnr_db": vs.get("sqnr_db"), "top1_agreement": vs.get("top1_agreement"), "n": vs.get("n"),
-                "reference": "export parity vs eager"}
+                "reference": "export parity vs eager",
+                **({"psnr_db": vs["psnr_db"], "ssim": vs.get("ssim")} if vs.get("psnr_db") is not None else {})}
     return {}
 
 
@@ -53,6 +57,10 @@ def quality_text(q: dict[str, Any]) -> str:
     if q.get("accuracy") is not None:
         return f"acc {q['accuracy']:.1%} F1 {q['macro_f1']:.2f} (n={q['n']})"
     parts = []
+    if q.get("psnr_db") is not None:
+        ssim = f" SSIM {q['ssim']:.3f}" if q.get("ssim") is not None else ""
+        vs = "vs clean " if q.get("reference") and "clean" in str(q["reference"]) else ""
+        parts.append(f"PSNR {vs}{q['psnr_db']:.1f} dB{ssim}")
     if q.get("sqnr_db") is not None:
         parts.append(f"SQNR {q['sqnr_db']:.0f} dB")
     if q.get("top1_agreement") is not None:

@@ -59,8 +59,11 @@ def test_torchscript(tmp_path, r18):
     path = tmp_path / "m.pt"
     torch.jit.save(torch.jit.trace(r18, torch.randn(1, 3, 64, 64)), path)
     assert detect_kind(path) == "jit"
-    lm = load(ModelSpec(name=None, checkpoint=path))
-    assert lm.source["kind"] == "jit"
+    # a saved TorchScript file keeps no input sizes: never a silent 224² (issue 12)
+    with pytest.raises(LoadError, match="pass --input-shape"):
+        load(ModelSpec(name=None, checkpoint=path))
+    lm = load(ModelSpec(name=None, checkpoint=path, input_shape=(1, 3, 64, 64)))
+    assert lm.source["kind"] == "jit" and lm.input_spec.shape == (1, 3, 64, 64)
     assert _same(lm.module, r18, torch.randn(1, 3, 64, 64))
 
 
@@ -107,7 +110,7 @@ def test_pickled_module_needs_trust(tmp_path, tiny_cnn):
     torch.save(tiny_cnn, path)
     with pytest.raises(LoadError, match="--trust-checkpoint"):
         load(ModelSpec(name=None, checkpoint=path))
-    lm = load(ModelSpec(name=None, checkpoint=path, trust_checkpoint=True))
+    lm = load(ModelSpec(name=None, checkpoint=path, trust_checkpoint=True, input_shape=(1, 3, 32, 32)))
     assert lm.source["kind"] == "pickled-module"
     assert _same(lm.module, tiny_cnn, torch.randn(1, 3, 32, 32))
 
