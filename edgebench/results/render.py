@@ -32,7 +32,8 @@ def _human(n: float | None) -> str:
 
 def _p50(r: dict[str, Any]) -> str:
     if r["p50_ms"] is None:
-        return "—"
+        # a runner that printed only an average: show it, said to be a mean, never "—" beside OK
+        return f"{fmt_ms(r['mean_ms'])} (mean)" if r.get("mean_ms") is not None else "—"
     if r["ci_low_ms"] is None:
         return fmt_ms(r["p50_ms"])
     return f"{fmt_ms(r['p50_ms'])} [{fmt_ms(r['ci_low_ms'])}, {fmt_ms(r['ci_high_ms'])}]"
