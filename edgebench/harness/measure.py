@@ -21,7 +21,7 @@ import numpy as np
 
 from edgebench import exporters
 from edgebench.errors import ConfigError, EdgebenchError, LoadError, TargetError, UnsupportedError
-from edgebench.harness import memory, stats
+from edgebench.harness import accuracy, memory, stats
 from edgebench.harness.artifacts import Artifact, file_input_shape
 from edgebench.harness.hostinfo import environment
 from edgebench.results.model import ErrorInfo, LatencyStats, RunResult, Status
@@ -114,8 +114,6 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
         inputs_npy = outputs_npy = None
         dataset = reference = None
         if bench.dataset:
-            from edgebench.harness import accuracy
-
             t0 = time.perf_counter()
             work = Path(tempfile.mkdtemp(prefix="edgebench-acc-"))
             try:
@@ -179,8 +177,6 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
         return finish(Status.RUN_FAILED, samples=raw, error=ErrorInfo("run", "the runner reported no timings"))
     acc = None
     if dataset is not None:
-        from edgebench.harness import accuracy
-
         if outputs_npy is None or not Path(outputs_npy).exists():
             return finish(Status.RUN_FAILED, samples=raw, latency=latency,
                           error=ErrorInfo("accuracy", "the runner returned no outputs for the dataset"))

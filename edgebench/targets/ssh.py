@@ -286,6 +286,7 @@ class SshTarget(RunnerTarget):
         return self.probe().get("free_bytes")
 
     def deploy(self, artifact: Path, runtime: str, *, label: str | None = None):
+        self.check_artifact(artifact, runtime)
         info = self.probe()
         if not info["modules"].get("numpy"):
             raise TargetError(f"numpy missing on {self.transport.dest}", stage="deploy",
