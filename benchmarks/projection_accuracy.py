@@ -167,7 +167,7 @@ def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False)
             print(f"  exported in {time.perf_counter() - t0:.0f} s", flush=True)
     keys = [(m, r, p, threads) for m, r, p in missing if artifact_path(m, r, p).exists()]
     print(f"timing {len(keys)} artifacts interleaved, {threads} thread(s)", flush=True)
-    from edgebench.harness.runner import cpu_model
+    from edgebench.runner.probes import cpu_model
 
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     load_before = os.getloadavg()[0]
@@ -223,7 +223,7 @@ def cal_rows(rows: list[dict], cache: dict, threads: int = 1, int8_from: str = "
 
 def report(rows: list[dict], cache: dict, write: bool = False) -> None:
     """Leave-one-out over the published table; print every row and the summary."""
-    from edgebench.harness.runner import cpu_model
+    from edgebench.runner.probes import cpu_model
     from edgebench.profiles.calibration import leave_one_out, shipped_calibration, summary
     from edgebench.profiles.profiles import host_profile, load_profiles
     from edgebench.profiles.projection import CALIBRATION_FILE

@@ -1,7 +1,7 @@
 """The harness machine's environment for a RunResult: host, library versions, edgebench version.
 
-The host facts come from the runner's own functions (``runner.host_info``), so the machine that
-measures and the machine that records are described the same way.
+The host facts come from the runner's own probes (:func:`edgebench.runner.probes.host_info`), so
+the machine that measures and the machine that records are described the same way.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import platform
 from typing import Any
 
 from edgebench import __version__
-from edgebench.harness import runner
+from edgebench.runner import probes
 
 LIBRARIES = ("torch", "torchvision", "numpy", "onnx", "onnxruntime", "ai-edge-litert", "litert-torch",
              "coremltools", "scipy", "scikit-learn")
@@ -30,5 +30,5 @@ def library_versions() -> dict[str, str | None]:
 
 def environment() -> dict[str, Any]:
     """edgebench version, Python, the harness host (CPU, cores, governors, affinity) and libraries."""
-    return {"edgebench": __version__, "python": platform.python_version(), "host": runner.host_info(),
+    return {"edgebench": __version__, "python": platform.python_version(), "host": probes.host_info(),
             "libraries": library_versions()}

@@ -1,4 +1,5 @@
-"""Memory figures of a run: one definition for every runtime (see ``runner.MEMORY_DEFINITION``).
+"""Memory figures of a run: one definition for every runtime
+(see :data:`edgebench.runner.probes.MEMORY_DEFINITION`).
 
 The runner measures (peak RSS, baseline RSS after importing the runtime, load delta, PSS); this
 module turns its bytes into what a RunResult and the compare table show.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgebench.harness.runner import MEMORY_DEFINITION, current_rss, peak_rss, pss
+from edgebench.runner.probes import MEMORY_DEFINITION, current_rss, peak_rss, pss
 
 __all__ = ["MEMORY_DEFINITION", "current_rss", "peak_rss", "pss", "summarize"]
 

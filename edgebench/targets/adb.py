@@ -14,7 +14,6 @@ An alias comes from the devices file or from a unique case-insensitive match on 
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from edgebench.targets.adb_runner import BASE_DIR, AndroidRunner, runners
 from edgebench.targets.base import Deployed, DeviceInfo, Found, Target, register
 from edgebench.targets.device_state import CooldownOptions
 from edgebench.targets.transport import (
-    Transport, as_text, copy_failed, invoke, model_file_name, safe_path, tail, with_retry,
+    Transport, as_text, copy_failed, invoke, model_file_name, safe_path, shell_line, tail, with_retry,
 )
 
 RUNTIME = "litert"  # the runner runtime name of what both Android runners run
@@ -119,15 +118,10 @@ class AdbTransport(Transport):
             return False
         return proc.returncode == 0 and proc.stdout.strip() == "device"
 
-    @staticmethod
-    def command_line(argv: Sequence[str]) -> str:
-        """The one string handed to the device's shell."""
-        return " ".join(shlex.quote(str(a)) for a in argv)
-
     def run(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False,
-            stage: str = "run") -> subprocess.CompletedProcess:
+            stage: str = "run", cwd: str | None = None) -> subprocess.CompletedProcess:
         """Run ``argv`` on the device (exit code via shell protocol v2); stdout/stderr as text."""
-        proc = self._adb(["shell", self.command_line(argv)], timeout=timeout, stage=stage)
+        proc = self._adb(["shell", shell_line(argv, cwd)], timeout=timeout, stage=stage)
         return as_text(proc, argv, check=check, where=self.serial, stage=stage)
 
     def _copy(self, verb: str, src: str, dst: str, stage: str, timeout: float) -> None:

@@ -16,8 +16,10 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
+import edgebench
 from edgebench.errors import ConfigError
 from edgebench.runner import RUNTIMES
 from edgebench.runner.probes import cpu_model, host_info
@@ -25,6 +27,14 @@ from edgebench.targets.base import DeviceInfo, Found, register
 from edgebench.targets.device_state import CooldownOptions
 from edgebench.targets.runner_target import RunnerTarget
 from edgebench.targets.transport import LocalTransport
+
+
+def child_env() -> dict[str, str]:
+    """The environment with this edgebench's root appended to PYTHONPATH: ``-m edgebench.runner``
+    runs the same runner as the harness even under another interpreter or a replaced PYTHONPATH."""
+    root = str(Path(edgebench.__file__).resolve().parents[1])
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths + ([root] if root not in paths else []))}
 
 
 @register("local")
@@ -45,7 +55,7 @@ class LocalTarget(RunnerTarget):
         super().__init__(uri, options)
         self.python = self.options.python or sys.executable
         self.workdir = self.options.workdir or tempfile.gettempdir()
-        self.transport = LocalTransport()
+        self.transport = LocalTransport(env=child_env())
 
     @classmethod
     def discover(cls) -> list[Found]:

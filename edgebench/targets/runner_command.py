@@ -1,24 +1,44 @@
 """The runner's command line and its reply, as every runner-based target uses them.
 
 ``edgebench/runner/`` runs on the device (``python -m edgebench.runner`` locally, ``python3
-runner.pyz`` over SSH); its command line is the contract, built here from a BenchSpec, and its
-reply is the RawSamples JSON it writes, read here. :mod:`edgebench.harness.protocol` re-exports both.
+runner.pyz`` over SSH, :func:`runner_pyz`); its command line is the contract, built here from a
+BenchSpec, and its reply is the RawSamples JSON it writes, read here.
+:mod:`edgebench.harness.protocol` re-exports these for the harness and the tests.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
+from pathlib import Path
 from typing import Sequence
 
+from edgebench.errors import TargetError
+from edgebench.runner import pack
+from edgebench.runner.protocol import SCHEMA_VERSION
 from edgebench.spec import BenchSpec
 from edgebench.targets.transport import RunnerFailed
 
-RAW_SAMPLES_VERSION = 1
+LOCAL_ENTRY = ("-m", "edgebench.runner")
+RAW_SAMPLES_VERSION = SCHEMA_VERSION
 STDERR_TAIL_LINES = 20
+PYZ_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgebench" / "runner"
 
 
-def runner_argv(python: str, entry: str | Sequence[str], model_path: str, runtime: str, bench: BenchSpec,
+def runner_pyz(cache_dir: Path | None = None) -> Path:
+    """The runner as one zipapp file (built once per runner content into ``cache_dir``, default
+    ``$XDG_CACHE_HOME/edgebench/runner``); what the SSH target copies to a device. TargetError
+    (stage deploy) when the cache directory cannot be written."""
+    where = cache_dir or PYZ_CACHE
+    try:
+        return pack.build_zipapp(where)
+    except OSError as exc:
+        raise TargetError(f"cannot build runner.pyz in {where}: {exc}", stage="deploy",
+                          hint="make that directory writable or set XDG_CACHE_HOME to one that is") from None
+
+
+def runner_argv(python: str, entry: str | os.PathLike | Sequence[str], model_path: str, runtime: str, bench: BenchSpec,
                 out_json: str, *, fmt_label: str | None = None, inputs_npy: str | None = None,
                 outputs_npy: str | None = None) -> list[str]:
     """argv for ``PYTHON ENTRY MODEL --runtime NAME --json OUT …`` (a list, never a shell string).
@@ -27,8 +47,8 @@ def runner_argv(python: str, entry: str | Sequence[str], model_path: str, runtim
     ``fmt_label``: opaque label echoed into RawSamples; ``inputs_npy``: a .npy batch whose rows are
     fed one by one after timing (accuracy); ``outputs_npy``: where the runner writes their outputs.
     """
-    entry_args = [entry] if isinstance(entry, str) else list(entry)
-    argv = [python, *entry_args, model_path, "--runtime", runtime, "--json", out_json,
+    entry_args = [entry] if isinstance(entry, (str, os.PathLike)) else list(entry)
+    argv = [python, *(str(e) for e in entry_args), model_path, "--runtime", runtime, "--json", out_json,
             "--warmup-runs", str(bench.warmup_runs), "--warmup-seconds", repr(bench.warmup_seconds),
             "--runs", str(bench.runs), "--min-seconds", repr(bench.min_seconds),
             "--max-seconds", repr(bench.max_seconds)]

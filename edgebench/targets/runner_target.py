@@ -88,7 +88,8 @@ class RunnerTarget(Target):
         argv = runner_argv(self.python, deployed.extra["entry"], deployed.model_path, deployed.runtime, bench,
                            out_json, fmt_label=deployed.label, inputs_npy=remote_in, outputs_npy=remote_out)
         try:
-            proc = t.run(argv, timeout=bench.timeout_seconds, stage="run")
+            # in the run's own directory: nothing in the user's directory shadows an import
+            proc = t.run(argv, timeout=bench.timeout_seconds, stage="run", cwd=d)
         except TargetError as err:  # the link died under a running measurement: a run failure
             raise RunnerFailed(err.message, hint=err.hint, stage="run") from None
         with tempfile.TemporaryDirectory(prefix="edgebench-result-") as tmp:

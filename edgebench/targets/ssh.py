@@ -1,6 +1,6 @@
 """``ssh:user@host[:port]``: a Raspberry Pi or any Linux box, driven with the system OpenSSH client.
 
-The runner, packed as one ``runner.pyz`` (``edgebench.runner.pack.build_zipapp``: stdlib + numpy +
+The runner, packed as one ``runner.pyz`` (:func:`edgebench.targets.runner_command.runner_pyz`: stdlib + numpy +
 one runtime on the device, nothing else to install), is copied into ``WORKDIR/edgebench-<run>``
 with the artifact and run by the device's Python; the RawSamples JSON comes back with scp and the
 directory is removed afterwards. Which runtimes the device runs is what a probe finds importable
@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from edgebench.errors import ConfigError, EdgebenchError, TargetError
 from edgebench.runner import RUNTIMES
-from edgebench.runner.pack import build_zipapp
 from edgebench.targets import device_state
 from edgebench.targets.base import DeviceInfo, register
 from edgebench.targets.device_state import CooldownOptions
+from edgebench.targets.runner_command import runner_pyz
 from edgebench.targets.runner_target import RunnerTarget
 from edgebench.targets.transport import (
-    Transport, as_text, copy_failed, invoke, safe_path, tail, with_retry,
+    Transport, as_text, copy_failed, invoke, safe_path, shell_line, tail, with_retry,
 )
 
 _URI = re.compile(r"^ssh:(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@)?(?P<host>[A-Za-z0-9._][A-Za-z0-9._-]*|\[[0-9A-Fa-f:.]+\])"
@@ -65,16 +63,6 @@ print(json.dumps({"python": platform.python_version(), "py_tag": "%d.%d" % sys.v
     "machine": platform.machine(), "system": platform.platform(), "platform": sys.platform, "modules": mods,
     "free_bytes": st.f_bavail * st.f_frsize if st else None, "executable": sys.executable}))
 """
-
-_PYZ: dict[str, Path] = {}
-
-
-def runner_pyz() -> Path:
-    """The runner as one zipapp, built once per process (``edgebench.runner.pack.build_zipapp``)."""
-    if "path" not in _PYZ:
-        _PYZ["path"] = Path(build_zipapp(Path(tempfile.mkdtemp(prefix="edgebench-pyz-"))))
-    return _PYZ["path"]
-
 
 def probe_modules() -> list[tuple[str, str]]:
     """(import name, pip dist) the probe looks for: numpy and every runner runtime's module."""
@@ -147,14 +135,14 @@ class SshTransport(Transport):
 
         return with_retry(once, transient=transient, retries=self.retries, backoff_s=self.backoff_s)
 
-    def command(self, argv: Sequence[str]) -> list[str]:
+    def command(self, argv: Sequence[str], cwd: str | None = None) -> list[str]:
         """The local ssh argv running ``argv`` remotely (what :meth:`run` executes)."""
         port = ["-p", str(self.port)] if self.port else []
-        return ["ssh", *self.opts, *port, "--", self.dest, " ".join(shlex.quote(str(a)) for a in argv)]
+        return ["ssh", *self.opts, *port, "--", self.dest, shell_line(argv, cwd)]
 
     def run(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False,
-            stage: str = "run") -> subprocess.CompletedProcess:
-        proc = self._call(self.command(argv), timeout=timeout, stage=stage)
+            stage: str = "run", cwd: str | None = None) -> subprocess.CompletedProcess:
+        proc = self._call(self.command(argv, cwd), timeout=timeout, stage=stage)
         return as_text(proc, argv, check=check, where=self.dest, stage=stage)
 
     def _scp(self, src: str, dst: str, stage: str, timeout: float, recursive: bool = False) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -100,12 +101,12 @@ def with_retry(fn: Callable[[], T], *, transient: Callable[[EdgebenchError], boo
             attempt += 1
 
 
-def invoke(cmd: Sequence[str], *, timeout: float | None, where: str,
-           input: bytes | None = None) -> subprocess.CompletedProcess:
+def invoke(cmd: Sequence[str], *, timeout: float | None, where: str, input: bytes | None = None,
+           env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
     """Run a local argv list (bytes output) with a timeout: RunnerTimeout naming ``where`` when it
     does not finish, RunnerFailed when it cannot start."""
     try:
-        return subprocess.run(list(cmd), input=input, capture_output=True, timeout=timeout)
+        return subprocess.run(list(cmd), input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd)
     except subprocess.TimeoutExpired as exc:
         raise RunnerTimeout(f"{Path(cmd[0]).name} on {where} timed out after {timeout:g} s",
                             detail=tail(exc.stderr) or None,
@@ -145,9 +146,10 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     def run(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False,
-            stage: str = "run") -> subprocess.CompletedProcess:
-        """Run ``argv`` on the device; stdout/stderr as text. ``check``: a non-zero exit raises
-        TargetError (naming a full disk as such). RunnerTimeout after ``timeout`` seconds."""
+            stage: str = "run", cwd: str | None = None) -> subprocess.CompletedProcess:
+        """Run ``argv`` on the device (in directory ``cwd`` when given); stdout/stderr as text.
+        ``check``: a non-zero exit raises TargetError (naming a full disk as such). RunnerTimeout
+        after ``timeout`` seconds."""
 
     @abc.abstractmethod
     def push(self, local: Path, remote: str, *, stage: str = "deploy", timeout: float = 600) -> str:
@@ -179,14 +181,25 @@ class Transport(abc.ABC):
             warnings.warn(f"could not remove {remote_dir} on {self.where}: {err}", RuntimeWarning, stacklevel=3)
 
 
+def shell_line(argv: Sequence[str], cwd: str | None = None) -> str:
+    """The one string a remote shell gets for ``argv``: every element quoted with shlex.quote,
+    after ``cd DIR &&`` when ``cwd`` is given (a safe path only)."""
+    line = " ".join(shlex.quote(str(a)) for a in argv)
+    return f"cd {shlex.quote(safe_path(cwd, stage='run'))} && {line}" if cwd else line
+
+
 class LocalTransport(Transport):
-    """This machine: argv lists run as subprocesses; a "pushed" file is read where it lies."""
+    """This machine: argv lists run as subprocesses (with ``env`` when given); a "pushed" file is
+    read where it lies."""
 
     where = "this machine"
 
+    def __init__(self, env: dict[str, str] | None = None):
+        self.env = env
+
     def run(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False,
-            stage: str = "run") -> subprocess.CompletedProcess:
-        proc = invoke(argv, timeout=timeout, where=self.where)
+            stage: str = "run", cwd: str | None = None) -> subprocess.CompletedProcess:
+        proc = invoke(argv, timeout=timeout, where=self.where, env=self.env, cwd=cwd)
         return as_text(proc, argv, check=check, where=self.where, stage=stage)
 
     def push(self, local: Path, remote: str, *, stage: str = "deploy", timeout: float = 600) -> str:

@@ -1,0 +1,123 @@
+"""Runtimes: one module per inference library, each defining one :class:`Runtime` subclass.
+
+A runtime module imports its library lazily (in ``__init__``), so discovering every runtime costs
+nothing and a missing library is a reason (:meth:`Runtime.unavailable_reason`), not an ImportError.
+Discovery walks this package with :mod:`pkgutil`, which also works inside the ``runner.pyz`` zipapp.
+
+The protocol the timed loop and batch mode share (issue 16: time what the peers time)::
+
+    rt = RUNTIMES["litert"](path, threads, input_shape)
+    rt.load()                    # timed as load_ms
+    rt.inputs()                  # names, shapes, dtypes, quantisation
+    rt.bind(feed)                # untimed: copy inputs in, pre-create output buffers
+    rt.invoke()                  # TIMED: the inference call only
+    rt.outputs()                 # untimed (unless --include-io): copy outputs out
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import importlib.util
+import pkgutil
+import sys
+
+from ..errors import RunnerError
+
+RUNTIMES: dict = {}
+_PLATFORM_NAMES = {"darwin": "macOS", "linux": "Linux", "win32": "Windows"}
+
+
+class Runtime(abc.ABC):
+    """One inference library running one model file.
+
+    Class attributes (data, read without instantiating): ``name`` (registry key), ``module`` (import
+    name probed on a device), ``dist`` (pip distribution that installs it), ``platforms``
+    (``sys.platform`` prefixes it runs on; empty = any), ``timed_region`` (the library call that
+    :meth:`invoke` times), ``install_hint``. Instance attributes after ``__init__``: ``version``,
+    ``delegate`` (execution provider / delegate in use, or None)."""
+
+    name: str = ""
+    module: str = ""
+    dist: str = ""
+    platforms: tuple = ()
+    timed_region: str = "invoke"
+    install_hint: str | None = None
+    version: str | None = None
+    delegate: str | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            RUNTIMES[cls.name] = cls
+
+    def __init__(self, path: str, threads: int | None, input_shape: list | None):
+        """Import the library (RunnerError("runtime") naming what to install when it is missing;
+        RunnerError("unsupported") on a platform it does not run on). Does not read the file."""
+        self.path = str(path)
+        self.threads = threads
+        self.input_shape = list(input_shape) if input_shape else None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this runtime cannot run here (wrong platform, library not installed), or None."""
+        if cls.platforms and not any(sys.platform.startswith(p) for p in cls.platforms):
+            return "unsupported here: %s needs %s" % (cls.name, " or ".join(_PLATFORM_NAMES.get(p, p)
+                                                                             for p in cls.platforms))
+        try:
+            found = importlib.util.find_spec(cls.module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return "%s is not installed: %s" % (cls.module, cls.install_hint or "pip install " + cls.dist)
+        return None
+
+    def _missing(self, exc: BaseException) -> RunnerError:
+        return RunnerError("runtime", "%s is not installed (%s)" % (self.dist, exc),
+                           self.install_hint or "pip install " + self.dist)
+
+    @abc.abstractmethod
+    def load(self) -> None:
+        """Load the model file (timed as load_ms)."""
+
+    @abc.abstractmethod
+    def inputs(self) -> list:
+        """``[{name, shape (None for a dynamic dim; None for an unknown shape), dtype (numpy name),
+        scale, zero_point}]`` — scale / zero_point are None for a float input."""
+
+    @abc.abstractmethod
+    def bind(self, feed: list) -> None:
+        """Hand ``feed`` (numpy arrays in the inputs' dtypes, concrete shapes) to the runtime and
+        prepare everything :meth:`invoke` needs. Outside the timed region (unless --include-io)."""
+
+    @abc.abstractmethod
+    def invoke(self) -> None:
+        """One inference on the bound inputs: the timed region (``timed_region`` names the call)."""
+
+    @abc.abstractmethod
+    def outputs(self) -> list:
+        """The last :meth:`invoke`'s outputs as numpy arrays the caller owns (copies)."""
+
+    def output_quant(self) -> list:
+        """(scale, zero_point) per output, or None for a float output (an empty list: all float)."""
+        return []
+
+
+def get_runtime(name: str) -> type:
+    """The Runtime class registered as ``name``; RunnerError("args") listing the known names."""
+    try:
+        return RUNTIMES[name]
+    except KeyError:
+        raise RunnerError("args", "unknown runtime %r" % name, "one of " + ", ".join(sorted(RUNTIMES)))
+
+
+def _discover() -> None:
+    # pkgutil.iter_modules understands both a directory and a zipimport path (runner.pyz)
+    for info in pkgutil.iter_modules(__path__):
+        if not info.ispkg and not info.name.startswith("_"):
+            importlib.import_module("%s.%s" % (__name__, info.name))
+
+
+_discover()
+
+__all__ = ["RUNTIMES", "Runtime", "RunnerError", "get_runtime"]

@@ -1,0 +1,84 @@
+"""LiteRT (``ai_edge_litert``), the TFLite interpreter with its default XNNPACK delegate on CPU.
+
+Timed region: ``interpreter.invoke()`` after a single ``set_tensor`` per input — what LiteRT's
+``benchmark_model`` times (inputs set once, then ``Invoke()``); ``get_tensor`` after the loop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import RunnerError
+from . import Runtime
+
+
+class LiteRtRuntime(Runtime):
+    name = "litert"
+    module = "ai_edge_litert"
+    dist = "ai-edge-litert"
+    timed_region = "invoke"
+    install_hint = "install edgebench[tflite] (on a device: pip install ai-edge-litert)"
+    delegate = "XNNPACK"
+
+    def __init__(self, path: str, threads: int | None, input_shape: list | None):
+        super().__init__(path, threads, input_shape)
+        try:
+            from ai_edge_litert import interpreter as lite
+        except ImportError as exc:
+            raise self._missing(exc)
+        try:
+            from importlib.metadata import PackageNotFoundError, version
+            self.version = version(self.dist)
+        except (ImportError, PackageNotFoundError):  # a vendored copy without metadata
+            self.version = getattr(lite, "__version__", None)
+        self._lite = lite
+
+    def load(self) -> None:
+        # the default op resolver applies the XNNPACK delegate on CPU
+        self.interp = self._lite.Interpreter(model_path=self.path, num_threads=self.threads)
+        details = self.interp.get_input_details()
+        if self.input_shape and len(details) == 1:
+            sig = list(details[0].get("shape_signature", details[0]["shape"]))
+            if any(d < 0 for d in sig) and list(details[0]["shape"]) != list(self.input_shape):
+                self.interp.resize_tensor_input(details[0]["index"], list(self.input_shape))
+        self.interp.allocate_tensors()
+        self._details()
+
+    def _details(self) -> None:
+        self._in = self.interp.get_input_details()
+        self._out = self.interp.get_output_details()
+
+    def inputs(self) -> list:
+        out = []
+        for d in self._in:
+            sig = list(d.get("shape_signature", d["shape"]))
+            shape = [int(s) if s >= 0 else None for s in sig]
+            scale, zp = d.get("quantization", (0.0, 0))
+            q = scale not in (0, 0.0)
+            out.append({"name": d["name"], "shape": shape, "dtype": np.dtype(d["dtype"]).name,
+                        "scale": float(scale) if q else None, "zero_point": int(zp) if q else None})
+        return out
+
+    def output_quant(self) -> list:
+        res = []
+        for d in self._out:
+            scale, zp = d.get("quantization", (0.0, 0))
+            res.append((float(scale), int(zp)) if scale not in (0, 0.0) else None)
+        return res
+
+    def bind(self, feed: list) -> None:
+        if len(feed) != len(self._in):
+            raise RunnerError("input", "the model has %d inputs, %d given" % (len(self._in), len(feed)))
+        interp = self.interp
+        if any(list(d["shape"]) != list(x.shape) for d, x in zip(self._in, feed)):
+            for d, x in zip(self._in, feed):  # a dynamic dim takes another size: re-plan once
+                interp.resize_tensor_input(d["index"], list(x.shape))
+            interp.allocate_tensors()
+            self._details()
+        for d, x in zip(self._in, feed):
+            interp.set_tensor(d["index"], x)
+
+    def invoke(self) -> None:
+        self.interp.invoke()
+
+    def outputs(self) -> list:
+        return [self.interp.get_tensor(d["index"]) for d in self._out]
