@@ -261,13 +261,20 @@ class SshTarget(RunnerTarget):
         return tuple(name for name in RUNTIMES if self._fits(name, info) is None)
 
     def supports(self, runtime: str) -> str | None:
-        if runtime not in RUNTIMES:  # decided here, without asking the device
+        if runtime not in RUNTIMES or self._not_linux(runtime):  # decided here, without asking the device
             return f"target {self.uri} cannot run {runtime}: {self.why_not(runtime)}"
         return super().supports(runtime)
 
+    @staticmethod
+    def _not_linux(runtime: str) -> str | None:
+        platforms = tuple(getattr(RUNTIMES[runtime], "platforms", ()) or ())
+        if platforms and not "linux".startswith(platforms):
+            return f"{runtime} runs on {', '.join(platforms)} only and an ssh target is a Linux machine"
+        return None
+
     def why_not(self, runtime: str) -> str:
         if runtime in RUNTIMES:
-            return self._fits(runtime, self.probe()) or "unavailable"
+            return self._not_linux(runtime) or self._fits(runtime, self.probe()) or "unavailable"
         return super().why_not(runtime)
 
     def free_bytes(self) -> int | None:
