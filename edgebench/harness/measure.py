@@ -192,4 +192,13 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
         warnings = (*warnings, "the export's parity check failed: this artifact's outputs differ from the "
                     "eager model (see parity); its timings are real, its answers are not trustworthy")
     return finish(status, samples=raw, latency=latency, first_inference_ms=first, load_ms=raw.get("load_ms"),
-                  memory=memory.summarize(raw.get("memory")), accuracy=acc, warnings=tuple(warnings))
+                  timed_region=timed_region(raw), memory=memory.summarize(raw.get("memory")), accuracy=acc,
+                  warnings=tuple(warnings))
+
+
+def timed_region(raw: dict[str, Any]) -> str | None:
+    """The RawSamples' ``timed_region``; for a runner that does not say (the Android app,
+    benchmark_model), "invoke+io" when it reports ``include_io``, else None (not stated)."""
+    if raw.get("timed_region"):
+        return str(raw["timed_region"])
+    return "invoke+io" if raw.get("include_io") else None

@@ -72,13 +72,19 @@ def typical_ms(lat: Any) -> tuple[float | None, str | None]:
     return None, None
 
 
+def includes_io(r: RunResult) -> bool:
+    """Whether ``r``'s timed iterations include pre/post-processing and copies (--include-io)."""
+    return bool(r.timed_region and r.timed_region.endswith("+io"))
+
+
 def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str, Any]]:
     """The compare table as dicts: identity, size, counts, quality, latency, memory, speed-up, status.
     ``p50_ms`` is a median only; a run with only an average has ``p50_ms`` None and ``mean_ms`` with
     ``latency_kind`` ``"mean"`` (the table shows it labelled). ``peak_mb`` falls back to the tool's
     own footprint figure when no peak RSS was sampled (``peak_source`` says which)."""
     chosen = select(results, **filters)
-    baselines = {(r.model, r.format, r.target): typical_ms(r.latency) for r in chosen
+    # a speed-up compares like with like: the same timed region (--include-io or not), median with median
+    baselines = {(r.model, r.format, r.target, includes_io(r)): typical_ms(r.latency) for r in chosen
                  if r.variant == BASELINE_VARIANT and typical_ms(r.latency)[0]
                  and r.status in (Status.OK, Status.PARITY_FAILED)}
     rows = []
@@ -86,7 +92,7 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
         a, lat, mem = r.artifact, r.latency, r.memory or {}
         p50 = lat.p50_ms if lat else None
         typical, kind = typical_ms(lat)
-        base, base_kind = baselines.get((r.model, r.format, r.target), (None, None))
+        base, base_kind = baselines.get((r.model, r.format, r.target, includes_io(r)), (None, None))
         q = quality(r)
         peak, peak_source = mem.get("peak_rss_bytes"), "peak_rss"
         if peak is None and mem.get("footprint_bytes") is not None:
@@ -99,7 +105,9 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
             "params": a.params if a else None, "nonzero_params": a.nonzero_params if a else None,
             "macs": a.macs if a else None,
             "quality": quality_text(q), **{f"quality_{k}": v for k, v in q.items()},
-            "p50_ms": p50, "mean_ms": lat.mean_ms if lat else None, "latency_kind": kind, "ci_low_ms": lat.median_ci_low_ms if lat else None,
+            "timed_region": r.timed_region, "include_io": includes_io(r),
+            "p50_ms": p50, "mean_ms": lat.mean_ms if lat else None, "latency_kind": kind,
+            "ci_low_ms": lat.median_ci_low_ms if lat else None,
             "ci_high_ms": lat.median_ci_high_ms if lat else None, "p90_ms": lat.p90_ms if lat else None,
             "cv": lat.cv if lat else None, "n": lat.n if lat else None,
             "peak_mb": peak / MB if peak is not None else None,

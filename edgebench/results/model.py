@@ -109,6 +109,9 @@ class RunResult:
     latency: LatencyStats | None = None
     first_inference_ms: float | None = None
     load_ms: float | None = None
+    # what one timed iteration contained: "invoke" (the inference call, inputs bound) or
+    # "invoke+io" (--include-io: plus pre-processing, copy-in, copy-out, post-processing)
+    timed_region: str | None = None
     memory: dict[str, Any] | None = None
     accuracy: dict[str, Any] | None = None
     parity: dict[str, Any] | None = None

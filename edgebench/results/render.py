@@ -30,13 +30,17 @@ def _human(n: float | None) -> str:
     return human(n)
 
 
+IO_MARK = " +io"  # the p50 of an --include-io run: pre/post-processing and copies are in it
+
+
 def _p50(r: dict[str, Any]) -> str:
     if r["p50_ms"] is None:
         # a runner that printed only an average: show it, said to be a mean, never "—" beside OK
         return f"{fmt_ms(r['mean_ms'])} (mean)" if r.get("mean_ms") is not None else "—"
+    mark = IO_MARK if r.get("include_io") else ""
     if r["ci_low_ms"] is None:
-        return fmt_ms(r["p50_ms"])
-    return f"{fmt_ms(r['p50_ms'])} [{fmt_ms(r['ci_low_ms'])}, {fmt_ms(r['ci_high_ms'])}]"
+        return fmt_ms(r["p50_ms"]) + mark
+    return f"{fmt_ms(r['p50_ms'])} [{fmt_ms(r['ci_low_ms'])}, {fmt_ms(r['ci_high_ms'])}]{mark}"
 
 
 def _status(r: dict[str, Any]) -> str:
