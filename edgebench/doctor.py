@@ -74,8 +74,10 @@ def checks() -> list[Check]:
             reason = plugin.unavailable_reason()
             detail = "available" if reason is None else reason
             runtime = getattr(plugin, "runtime", None)
-            if reason is None and runtime:
-                detail = f"available (runs with the {runtime} runtime)"
+            if reason is None and runtime:  # a format: say what runs it, or why nothing can here
+                cannot = plugin.runnable_reason()
+                detail = (f"available (runs with the {runtime} runtime)" if cannot is None
+                          else f"available; its {runtime} runtime cannot run here ({cannot})")
             out.append(Check(name, kind, reason is None, detail))
     for binary, why in (("adb", "Android targets: apt-get install adb (or the Android platform-tools)"),
                         ("ssh", "Raspberry Pi / SSH targets: apt-get install openssh-client"),

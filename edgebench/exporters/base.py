@@ -40,7 +40,8 @@ from typing import Any, Callable, Sequence
 from edgebench.exporters.context import ExportContext, precision_label
 from edgebench.exporters.options import OptionField, make_options, option_fields
 from edgebench.registry import Registry
-from edgebench.runner import RUNTIMES
+from edgebench.runner import RUNTIMES, RunnerError
+from edgebench.runner.batch import open_runtime
 from edgebench.runner.inputs import layout
 from edgebench.spec import ExportSpec, Variant
 
@@ -252,14 +253,11 @@ class Exporter(abc.ABC):
         dim), dtype (numpy name), layout ("NCHW"/"NHWC", the runner's rule), scale, zero_point,
         value_range ([low, high] in float for a quantised input, else None)}]``. Empty when the
         runtime is not usable here or cannot read the file (the run reports why)."""
-        runtime = RUNTIMES.get(self.runtime)
-        if runtime is None or runtime.unavailable_reason() is not None:
+        if self.runnable_reason() is not None:
             return []
         try:
-            rt = runtime(str(path), None, None)
-            rt.load()
-            entries = rt.inputs()
-        except Exception:  # noqa: BLE001 - runtimes raise their own types; the run names the problem
+            entries = open_runtime(self.runtime, path).inputs()
+        except RunnerError:  # unreadable here: `edgebench run` reports why, with the runner's hint
             return []
         return [dict(e, shape=None if e.get("shape") is None else list(e["shape"]),
                      layout=layout(e["shape"]) if e.get("shape") else None, value_range=_value_range(e))

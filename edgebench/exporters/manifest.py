@@ -19,6 +19,7 @@ from edgebench.errors import ExportError
 from edgebench.exporters.base import ConvertResult, Exporter, all_libraries, dist_version
 from edgebench.exporters.context import ExportContext
 from edgebench.exporters.options import options_dict
+from edgebench.models.catalog import human
 from edgebench.results.model import now_iso
 from edgebench.spec import ExportSpec
 
@@ -178,8 +179,6 @@ def transform_summary(manifest: dict[str, Any]) -> str | None:
     """One line on what a torch-level transform (pruning, binarization) did, for people reading the
     export output: MACs / params before → after, sparsity, packed 1-bit size, and parity against
     the untransformed model. None for an untransformed artifact."""
-    from edgebench.models.catalog import human
-
     t = manifest.get("transform") or {}
     if not t or t.get("kind") in (None, "none"):
         return None
