@@ -179,7 +179,9 @@ class _Progress:
 
     def finished(self, cell, result, skipped: bool) -> None:
         if not skipped:
-            p50 = f" p50 {result.latency.p50_ms:.3g} ms" if result.latency and result.latency.p50_ms else ""
+            lat = result.latency
+            p50 = (f" p50 {lat.p50_ms:.3g} ms" if lat and lat.p50_ms is not None else
+                   f" mean {lat.mean_ms:.3g} ms" if lat and lat.mean_ms is not None else "")
             self.progress.console.print(f"{result.status.value:>13} {cell.label}{p50}", highlight=False)
         self.progress.advance(self.task)
         self.progress.refresh()
