@@ -56,7 +56,7 @@ class RunnerTarget(Target):
         free = self.free_bytes()
         size = sum(p.stat().st_size for p in artifact.rglob("*") if p.is_file()) if artifact.is_dir() \
             else artifact.stat().st_size
-        need = size + 8 * 2**20
+        need = (size if self.transport.copies else 0) + 8 * 2**20  # + runner, result and outputs
         if free is not None and free < need:
             raise TargetError(f"device storage full on {self.transport.where}: {free / 2**20:.1f} MiB free in "
                               f"{self.workdir}, need {need / 2**20:.1f} MiB", stage="deploy",

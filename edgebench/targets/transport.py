@@ -143,6 +143,7 @@ class Transport(abc.ABC):
     """Runs argv lists on a device and moves files to and from it."""
 
     where: str = "device"
+    copies: bool = True  # push() really copies (False: the device reads this machine's files in place)
 
     @abc.abstractmethod
     def run(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False,
@@ -193,6 +194,7 @@ class LocalTransport(Transport):
     read where it lies."""
 
     where = "this machine"
+    copies = False
 
     def __init__(self, env: dict[str, str] | None = None):
         self.env = env
