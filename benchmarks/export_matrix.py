@@ -21,7 +21,7 @@ from pathlib import Path
 
 def bare_calls(model_spec, formats, variants, out: Path) -> dict[tuple[str, str], float]:
     from edgebench.exporters import registry
-    from edgebench.exporters.pipeline import ContextBuilder
+    from edgebench.exporters.context import ContextBuilder
     from edgebench.models import load
     from edgebench.spec import ExportSpec
 
@@ -35,17 +35,17 @@ def bare_calls(model_spec, formats, variants, out: Path) -> dict[tuple[str, str]
                 continue
             ctx = dataclasses.replace(builder.context(v), shared={})  # nothing shared with other cells
             cell_spec = dataclasses.replace(spec, formats=(fmt,), variant=v)
-            dest = out / f"bare-{fmt}-{v.label}{exporter.extension_for(cell_spec)}"
+            options = exporter.options_for(cell_spec)
+            dest = out / f"bare-{fmt}-{v.label}{exporter.extension_for(options)}"
             t0 = time.perf_counter()
-            exporter.convert(ctx, cell_spec, dest)
+            exporter.convert(ctx, cell_spec, dest, options)
             times[(fmt, v.label)] = time.perf_counter() - t0
             print(f"  bare {fmt:12} {v.label:16} {times[(fmt, v.label)]:7.1f} s", flush=True)
     return times
 
 
 def main() -> None:
-    from edgebench.exporters import export, registry
-    from edgebench.exporters.pipeline import MATRIX_VARIANTS
+    from edgebench.exporters import MATRIX_VARIANTS, export, registry
     from edgebench.spec import ExportSpec, ModelSpec
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgebench.exporters.base import ExportContext, quantize_input, registry  # noqa: E402
+from edgebench.exporters import ExportContext, registry  # noqa: E402
+from edgebench.runner.inputs import quantize as quantize_input  # noqa: E402
 from edgebench.spec import ExportSpec, ModelSpec, Variant  # noqa: E402
 
 GOAL_INT8 = 1.8
@@ -122,8 +123,8 @@ def build(cases: list[Case], out: Path, rebuild: bool) -> dict[str, tuple[Path, 
         module, info = transformed[key]
         ctx = ExportContext(loaded=loaded, variant=v, module=module, example=example,
                             calibration=calibration if v.precision == "int8" else [])
-        exporter = type(registry.get("tflite"))()
-        exporter.int8_static_method = case.method
+        exporter = registry.get("tflite")
+        options = exporter.options({"int8_method": case.method})
         t0 = time.perf_counter()
         tmp = path.with_suffix(".tmp")
         if case.recipe:
@@ -131,7 +132,7 @@ def build(cases: list[Case], out: Path, rebuild: bool) -> dict[str, tuple[Path, 
                                         calibration)
             tmp.write_bytes(data)
         else:
-            exporter.convert(ctx, ExportSpec(formats=("tflite",), variant=v), tmp)
+            exporter.convert(ctx, ExportSpec(formats=("tflite",), variant=v), tmp, options)
         tmp.replace(path)
         info = {**info, "export_seconds": round(time.perf_counter() - t0, 1)}
         info_path.write_text(json.dumps(info, default=str))
@@ -240,7 +241,7 @@ def layers(threads: int) -> None:
         "head 1x1, 320→1280 @7": (conv(320, 1280, 1), (1, 320, 7, 7)),
     }
     print("\nsingle layers, fp32 vs int8 (same interpreter settings):")
-    exporter = type(registry.get("tflite"))()
+    exporter = registry.get("tflite")
     for label, (module, shape) in shapes.items():
         module = module.eval()
         spec = InputSpec(shape=shape, mean=(0.0,) * shape[1], std=(1.0,) * shape[1])
@@ -250,7 +251,7 @@ def layers(threads: int) -> None:
             ctx = ExportContext(loaded=LoadedModel(module, spec, label, {}), variant=Variant(precision=prec),
                                 module=module, example=cal[0], calibration=cal)
             path = Path(os.environ.get("TMPDIR", "/tmp")) / f"variant_speed_layer_{prec}.tflite"
-            exporter.convert(ctx, ExportSpec(), path)
+            exporter.convert(ctx, ExportSpec(), path, exporter.options())
             paths[prec] = path
         res = time_all(paths, threads, rounds=8, iters=10)
         clock = "cpu" if threads == 1 else "wall"

@@ -8,7 +8,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from edgebench.errors import ConfigError
 
@@ -27,6 +27,8 @@ def _to_dict(obj: Any) -> dict[str, Any]:
             value = _to_dict(value)
         elif isinstance(value, tuple):
             value = [_to_dict(v) if dataclasses.is_dataclass(v) else v for v in value]
+        elif isinstance(value, Mapping):
+            value = {str(k): _to_dict(v) if dataclasses.is_dataclass(v) else v for k, v in sorted(value.items())}
         out[f.name] = value
     return out
 
@@ -136,17 +138,21 @@ class Variant:
 
 @dataclass(frozen=True)
 class ExportSpec:
-    """What to export: formats × one variant, with calibration and format options."""
+    """What to export: formats × one variant, with calibration and each format's own options.
 
-    formats: tuple[str, ...] = ("onnx",)
+    ``formats`` are registered format names (``edgebench.exporters.formats()``; none given is a
+    ConfigError when exporting). ``format_options`` maps a format name to that format's ``Options``
+    instance, or to a mapping of option → value (a sweep file's ``[format_options.<fmt>]``
+    table); the format plug-in checks it (ConfigError) and fills in defaults for formats not named.
+    """
+
+    formats: tuple[str, ...] = ()
     variant: Variant = field(default_factory=Variant)
     calibration_dir: Path | None = None
     calibration_samples: int = 32
     parity_samples: int = 8
     out_dir: Path = Path("artifacts")
-    opset: int = 18
-    mobile: bool = False
-    ort_optimize: bool = False
+    format_options: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -180,6 +186,23 @@ class BenchSpec:
         return cls(**d)
 
 
+def _formats(path: Path, data: dict[str, Any]) -> tuple[str, ...]:
+    formats = data.get("formats")
+    if not formats or not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
+        raise ConfigError(f"sweep file {path}: formats must be a non-empty list of format names",
+                          hint="e.g. formats = [\"NAME\", …]; `edgebench export --help` lists the formats")
+    return tuple(formats)
+
+
+def _format_tables(path: Path, tables: Any) -> dict[str, dict[str, Any]]:
+    """The ``[format_options.<fmt>]`` tables of a sweep file: a table of tables (the values are
+    checked later by each format's plug-in)."""
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise ConfigError(f"sweep file {path}: format_options must hold one table per format",
+                          hint="e.g. [format_options.NAME] then option = value lines")
+    return {str(fmt): dict(t) for fmt, t in tables.items()}
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """models × formats × variants × targets, with one BenchSpec for every cell."""
@@ -191,6 +214,9 @@ class SweepSpec:
     bench: BenchSpec = field(default_factory=BenchSpec)
     out_dir: Path = Path("artifacts")
     calibration_samples: int = 32
+    # format name → {option: value}, from ``[format_options.<fmt>]`` tables; each format's plug-in
+    # checks its table before the sweep does any work
+    format_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, path: Path) -> "SweepSpec":
@@ -202,6 +228,8 @@ class SweepSpec:
             targets = ["local"]
             [bench]
             runs = 50
+            [format_options.NAME]                    # one table per format that takes options
+            option = value                           # checked against that format's Options
         """
         try:
             data = tomllib.loads(Path(path).read_text())
@@ -209,7 +237,8 @@ class SweepSpec:
             raise ConfigError(f"sweep file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
-        known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples"}
+        known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples",
+                 "format_options"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"sweep file {path}: unknown field(s) {', '.join(sorted(unknown))}",
@@ -223,12 +252,13 @@ class SweepSpec:
             raise ConfigError(f"sweep file {path}: bad [bench] table: {exc}") from None
         return cls(
             models=tuple(models),
-            formats=tuple(data.get("formats", ["onnx"])),
+            formats=_formats(path, data),
             variants=tuple(Variant.from_label(v) for v in data.get("variants", ["fp32"])),
             targets=tuple(data.get("targets", ["local"])),
             bench=bench,
             out_dir=Path(data.get("out_dir", "artifacts")),
             calibration_samples=int(data.get("calibration_samples", 32)),
+            format_options=_format_tables(path, data.get("format_options", {})),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,15 +1,26 @@
-"""``edgebench export``: flags → ModelSpec + ExportSpec (+ variants) → :func:`edgebench.exporters.export`."""
+"""``edgebench export``: flags → ModelSpec + ExportSpec (+ variants) → :func:`edgebench.exporters.export`.
+
+The format flags (``--opset``, ``--mobile`` …) are not written here: one flag per field of every
+format plug-in's ``Options`` is added to the command from the registry
+(:func:`edgebench.exporters.format_option_fields`), and the plug-in checks the values.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.table import Table
 
+from edgebench import exporters
 from edgebench.cli import app, console, err_console, state
 from edgebench.errors import ConfigError
+
+OPTION_FIELDS = exporters.format_option_fields()
+# the keyword each format flag reaches export_cmd under
+_PARAM = {f"format_option_{f.fmt}_{f.name}": f for f in OPTION_FIELDS}
 
 
 def _variant(fp16: bool, int8: bool, dynamic: bool, prune: Optional[float], structured: bool,
@@ -69,12 +80,41 @@ def _table(results: list) -> Table:
     return table
 
 
+def format_options(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """format → {option: value} for the format flags a user set (values that differ from the
+    option's default); the format plug-ins check them when the export starts."""
+    out: dict[str, dict[str, Any]] = {}
+    for param, value in values.items():
+        f = _PARAM[param]
+        if value is not None and value != f.default:
+            out.setdefault(f.fmt, {})[f.name] = value
+    return out
+
+
+def _with_format_flags(func: Any) -> Any:
+    """``func`` (which takes ``**format_flags``) with one typer option per format option field in
+    its signature, so typer parses and documents them like the written-out flags."""
+    sig = inspect.signature(func)
+    fixed = [p for p in sig.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    extra = []
+    for param, f in _PARAM.items():
+        if f.type is bool:
+            option = typer.Option(bool(f.default), f.flag, help=f.help)
+        else:
+            option = typer.Option(f.default, f.flag, help=f.help)
+        extra.append(inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=f.type))
+    func.__signature__ = sig.replace(parameters=fixed + extra)
+    return func
+
+
 @app.command("export")
+@_with_format_flags
 def export_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Zoo model name (default mobilenet_v3_small)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A checkpoint file (state_dict needs --arch)."),
     arch: Optional[str] = typer.Option(None, "--arch", help="Zoo architecture of a state_dict checkpoint."),
-    formats: List[str] = typer.Option([], "--format", "-f", help="torchscript, onnx, tflite, coreml (repeatable)."),
+    formats: List[str] = typer.Option([], "--format", "-f",
+                                      help=f"{', '.join(exporters.formats())} (repeatable)."),
     fp16: bool = typer.Option(False, "--fp16", help="Half-precision weights / compute."),
     int8: bool = typer.Option(False, "--int8", help="int8, calibrated (static) unless --dynamic."),
     dynamic: bool = typer.Option(False, "--dynamic", help="With --int8: int8 weights, activations quantised at run time."),
@@ -87,19 +127,17 @@ def export_cmd(
     all_: bool = typer.Option(False, "--all", help="Every format × fp32, fp16, int8, int8-dynamic, pruned, pruned "
                                                    "structured, binarized."),
     out: Path = typer.Option(Path("artifacts"), "--out", "-o", help="Output directory."),
-    opset: int = typer.Option(18, "--opset", help="ONNX opset."),
-    mobile: bool = typer.Option(False, "--mobile", help="TorchScript: optimize_for_mobile + lite-interpreter .ptl."),
-    ort_optimize: bool = typer.Option(False, "--ort-optimize", help="ONNX fp32: save onnxruntime's optimised graph."),
     parity_samples: int = typer.Option(8, "--parity-samples", help="Inputs the parity check runs on."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel export processes (format × variant groups)."),
     trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow a pickled nn.Module checkpoint "
                                                                             "(runs its code: only for files you trust)."),
     num_classes: Optional[int] = typer.Option(None, "--num-classes", help="Classifier outputs (checkpoints / zoo)."),
+    **format_flags: Any,
 ) -> None:
     """Export a model to one or more formats; every artifact is parity-checked against eager PyTorch
-    and gets a manifest beside it. Prints a parity table; rows also go to the results database."""
-    from edgebench.exporters import export, registry
-    from edgebench.exporters.pipeline import MATRIX_VARIANTS
+    (running it in the runtime `edgebench run` times) and gets a manifest beside it. Prints a
+    parity table; rows also go to the results database."""
+    from edgebench.exporters import MATRIX_VARIANTS, export, registry
     from edgebench.results import Store, Status
     from edgebench.spec import ExportSpec, ModelSpec
 
@@ -121,8 +159,8 @@ def export_cmd(
                   else ModelSpec(name=model or "mobilenet_v3_small", num_classes=num_classes))
     export_spec = ExportSpec(formats=tuple(dict.fromkeys(formats)) or tuple(registry.names()), variant=variant,
                              calibration_dir=calibration, calibration_samples=calibration_samples,
-                             parity_samples=parity_samples, out_dir=out, opset=opset, mobile=mobile,
-                             ort_optimize=ort_optimize)
+                             parity_samples=parity_samples, out_dir=out,
+                             format_options=format_options(format_flags))
 
     def progress(row) -> None:
         # live progress for a person watching; scripts get the table (and one error line) only

@@ -1,40 +1,48 @@
-"""The Exporter protocol and the per-(model, variant) context every format shares.
+"""The format plug-in: everything about one file format as data on one :class:`Exporter` class.
 
-An exporter is one file in ``edgebench/exporters/`` that registers an INSTANCE::
+A format is one file in ``edgebench/exporters/`` that registers an INSTANCE::
+
+    @dataclass(frozen=True)
+    class OnnxOptions:                      # this format's own export options (or Options = None)
+        opset: int = field(default=18, metadata={"help": "ONNX opset."})
 
     @register("onnx")
     class OnnxExporter(Exporter):
-        extension = ".onnx"
+        extension = ".onnx"                 # suffixes: every suffix of the format (default: extension)
         precisions = ("fp32", "fp16", "int8", "int8-dynamic")
-        converter_dist = "onnx"
-        extra = "onnx"
-        modules = ("onnx", "onnxruntime", "onnxscript")
+        runtime = "onnxruntime"             # the edgebench.runner runtime that runs (and times) it
+        extra = "onnx"                      # pip install 'edgebench[onnx]'
+        modules = ("onnx", "onnxruntime")   # import names the converter needs
+        converter_dist = "torch"            # whose version the manifest names as converter
+        libraries = ("onnx", "onnxruntime") # pip dists versioned in manifest / hostinfo / doctor
+        cost = 3.0                          # relative export cost (parallel scheduling)
+        Options = OnnxOptions
 
-        def convert(self, ctx, spec, dest): ...   # writes the model at ``dest`` (a temp path)
-        def run(self, path, inputs): ...          # one output array per input sample
+        def convert(self, ctx, spec, dest, options): ...   # writes the model at ``dest``
 
-The pipeline (:mod:`edgebench.exporters.pipeline`) loads the model once, builds one
-:class:`ExportContext` per variant (transform, calibration, reference outputs, one
-``torch.export`` and one trace, all computed lazily and cached) and hands it to every format.
-It owns temp-name-then-move, parity, manifests and result rows; an exporter only converts,
-runs and checks.
+Nothing else in edgebench names a format: the pipeline, the harness, doctor, hostinfo and the CLI
+derive their lists from :data:`registry` (see :mod:`edgebench.exporters`). Exporters never run
+their artifacts: parity goes through the runner's batch mode, the code ``edgebench run`` times.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
-import io
 import importlib.metadata as md
 import importlib.util
-import re
+import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from edgebench.errors import ExportError, UnsupportedError
+from edgebench.exporters.context import ExportContext, precision_label
+from edgebench.exporters.options import OptionField, make_options, option_fields
 from edgebench.registry import Registry
+from edgebench.runner import RUNTIMES, RunnerError
+from edgebench.runner.batch import open_runtime
+from edgebench.runner.inputs import layout
 from edgebench.spec import ExportSpec, Variant
 
 # Every format names its graph's single input and output the same way, so runners and manifests agree.
@@ -56,11 +64,31 @@ def register(name: str) -> Callable[[type], type]:
     return deco
 
 
-def precision_label(variant: Variant) -> str:
-    """``fp32``, ``fp16``, ``int8`` (static, calibrated) or ``int8-dynamic`` (weights only)."""
-    if variant.precision == "int8" and variant.int8_mode == "dynamic":
-        return "int8-dynamic"
-    return variant.precision
+def formats() -> list[str]:
+    """Every registered format name, in registration order."""
+    return registry.names()
+
+
+def for_suffix(path: Path | str) -> "Exporter | None":
+    """The format plug-in whose file suffixes include ``path``'s suffix (case-insensitive); None
+    for a file no plug-in knows."""
+    suffix = Path(path).suffix.lower()
+    return next((e for _, e in registry.items() if suffix in e.file_suffixes()), None)
+
+
+def runtime_for(fmt: str) -> str:
+    """The runner runtime that runs format ``fmt`` (ConfigError listing the formats if unknown)."""
+    return registry.get(fmt).runtime
+
+
+def all_libraries() -> tuple[str, ...]:
+    """Every pip distribution any format versions (manifest / hostinfo / doctor), without repeats."""
+    return tuple(dict.fromkeys(lib for _, e in registry.items() for lib in e.libraries))
+
+
+def format_option_fields() -> list[OptionField]:
+    """One command-line flag per option field of every format (see :mod:`.options`)."""
+    return option_fields((name, e.Options) for name, e in registry.items())
 
 
 def io_entry(name: str, shape: Sequence[int], dtype: str, scale: float | None = None,
@@ -70,22 +98,6 @@ def io_entry(name: str, shape: Sequence[int], dtype: str, scale: float | None = 
     return {"name": name, "shape": [int(s) for s in shape], "dtype": str(dtype),
             "scale": None if scale is None else float(scale),
             "zero_point": None if zero_point is None else int(zero_point)}
-
-
-def quantize_input(x: Any, scale: float, zero_point: int, dtype: str = "int8") -> Any:
-    """A float array quantised the way an int8/uint8 model input expects it."""
-    import numpy as np
-
-    info = np.iinfo(np.dtype(dtype))
-    q = np.round(np.asarray(x, dtype=np.float32) / scale) + zero_point
-    return np.clip(q, info.min, info.max).astype(dtype)
-
-
-def dequantize_output(q: Any, scale: float, zero_point: int) -> Any:
-    """An int8/uint8 model output back in float32."""
-    import numpy as np
-
-    return ((np.asarray(q).astype(np.float32) - zero_point) * scale).astype(np.float32)
 
 
 def quiet() -> contextlib.ExitStack:
@@ -114,7 +126,7 @@ class ConvertResult:
     ``inputs``/``outputs`` are :func:`io_entry` dicts; ``quantization`` holds format-specific
     quantisation facts (mode, per-channel, calibration count …); ``notes`` become manifest
     warnings; ``converter`` overrides the exporter's ``{name, version}`` when a different tool did
-    the work (e.g. onnxruntime.quantization).
+    the work (e.g. onnxruntime.quantization); ``details`` are format facts for the manifest.
     """
 
     inputs: list[dict[str, Any]]
@@ -125,107 +137,64 @@ class ConvertResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ExportContext:
-    """The work shared by every format for one (model, variant), computed once.
+def _value_range(entry: dict[str, Any]) -> list[float] | None:
+    """[low, high] a quantised input can represent in float; None for a float input."""
+    import numpy as np
 
-    ``module`` is the transformed eval-mode module (pruned / binarized / untouched); ``example``
-    a batch-1 input; ``calibration`` the calibration batches (batch-1 tensors, only filled for
-    static int8); ``parity_inputs`` the batch-1 inputs parity runs on; ``reference_outputs`` the
-    transformed module's eager outputs on them and ``untransformed_outputs`` the original
-    module's (None when the variant has no torch-level transform). ``transform_info`` comes from
-    the variant transform; ``counts`` are the transformed module's params / MACs.
-    """
-
-    loaded: Any  # edgebench.models.LoadedModel
-    variant: Variant
-    module: Any
-    example: Any
-    calibration: list[Any] = field(default_factory=list)
-    parity_inputs: list[Any] = field(default_factory=list)
-    reference_outputs: list[Any] = field(default_factory=list)
-    untransformed_outputs: list[Any] | None = None
-    transform_info: dict[str, Any] = field(default_factory=dict)
-    counts: Any = None  # edgebench.models.counting.Counts
-    # shared by every variant with the same torch-level transform (fp32 / fp16 / int8 of one module):
-    # the traced and exported graphs, and whatever a format derives from them (e.g. its fp32 file)
-    shared: dict[Any, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def input_spec(self) -> Any:
-        """The model's InputSpec."""
-        return self.loaded.input_spec
-
-    @property
-    def precision(self) -> str:
-        """The variant's precision label (see :func:`precision_label`)."""
-        return precision_label(self.variant)
-
-    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
-        """``make()`` once per transform: later variants of the same module reuse the value."""
-        if key not in self.shared:
-            self.shared[key] = make()
-        return self.shared[key]
-
-    def exported_program(self) -> Any:
-        """One ``torch.export`` of the transformed module, shared by every format and precision."""
-
-        def make() -> Any:
-            import torch
-
-            try:
-                return torch.export.export(self.module, (self.example,), strict=False)
-            except Exception as exc:  # torch.export raises many types; all mean "cannot capture"
-                raise converter_error("torch.export", exc) from exc
-
-        return self.memo("torch.export", make)
-
-    def traced(self) -> Any:
-        """One ``torch.jit.trace`` of the transformed module, shared by every format and precision."""
-
-        def make() -> Any:
-            import torch
-
-            try:
-                with torch.no_grad():
-                    return torch.jit.trace(self.module, (self.example,), check_trace=False)
-            except Exception as exc:  # tracing errors have no common base class
-                raise converter_error("torchscript", exc) from exc
-
-        return self.memo("torch.jit.trace", make)
+    dtype, scale = entry.get("dtype"), entry.get("scale")
+    if not scale or dtype not in ("int8", "uint8", "int16"):
+        return None
+    info = np.iinfo(np.dtype(dtype))
+    zero = entry.get("zero_point") or 0
+    return [float((info.min - zero) * scale), float((info.max - zero) * scale)]
 
 
 class Exporter(abc.ABC):
-    """One output format. Instances live in :data:`registry`; capabilities are data on the class.
+    """One file format. Instances live in :data:`registry`; everything about the format is data on
+    the class (see the module docstring), so a new format is this one file plus its runner runtime.
 
-    ``precisions`` lists the precision labels it can write (``fp32``, ``fp16``, ``int8``,
-    ``int8-dynamic``); ``modules`` the import names its converter needs; ``converter_dist`` the
-    pip distribution whose version goes into the manifest; ``extra`` the edgebench extra that
-    installs it; ``runnable_here`` whether this machine can execute the artifact (parity needs it).
+    ``precisions`` are the precision labels it can write (``fp32``, ``fp16``, ``int8``,
+    ``int8-dynamic``); ``alternatives`` the hint given when its converter rejects an operator.
     """
 
     name: str = ""
     extension: str = ""
-    # every file suffix of this format, for recognising third-party files (default: the extension)
     suffixes: tuple[str, ...] = ()
     precisions: tuple[str, ...] = ("fp32",)
-    converter_dist: str = ""
+    runtime: str = ""
     extra: str = ""
     modules: tuple[str, ...] = ()
-    runnable_here: bool = True
-    # the other formats to suggest when this converter rejects an operator
+    converter_dist: str = ""
+    libraries: tuple[str, ...] = ()
+    cost: float = 1.0
+    Options: type | None = None
     alternatives: str = ""
+
+    # -- availability -----------------------------------------------------------------------
+
+    def install_hint(self) -> str:
+        """How to install this format's converter (``pip install 'edgebench[<extra>]'``)."""
+        return f"pip install 'edgebench[{self.extra}]'" if self.extra else "pip install edgebench"
 
     def unavailable_reason(self) -> str | None:
         """None when the converter is installed, else what is missing and how to install it."""
         missing = [m for m in self.modules if importlib.util.find_spec(m) is None]
         if missing:
-            return f"{', '.join(missing)} not installed: pip install 'edgebench[{self.extra}]'"
+            return f"{', '.join(missing)} not installed: {self.install_hint()}"
         return None
 
     def runnable_reason(self) -> str | None:
-        """None when this machine can run the artifact, else why not (goes into the manifest)."""
-        return None if self.runnable_here else f"{self.name} artifacts cannot run on this machine"
+        """None when this machine can run the artifact (its runner runtime is usable here), else
+        why not (it goes into the manifest; the artifact is then checked structurally)."""
+        runtime = RUNTIMES.get(self.runtime)
+        if runtime is None:
+            return f"the runner has no {self.runtime!r} runtime"
+        return runtime.unavailable_reason()
+
+    @property
+    def runnable_here(self) -> bool:
+        """Whether parity can run the artifact on this machine (see :meth:`runnable_reason`)."""
+        return self.runnable_reason() is None
 
     def supports(self, variant: Variant) -> str | None:
         """None when this format can write ``variant``, else the reason (an UNSUPPORTED row)."""
@@ -234,86 +203,76 @@ class Exporter(abc.ABC):
             return f"{self.name} cannot write {label} (supports {', '.join(self.precisions)})"
         return None
 
-    def validate(self, spec: ExportSpec) -> None:
-        """Raise ConfigError for an option of ``spec`` this format cannot take (e.g. a bad opset)."""
+    # -- options ----------------------------------------------------------------------------
 
-    def extension_for(self, spec: ExportSpec) -> str:
-        """The artifact's file extension for ``spec`` (e.g. ``.ptl`` for a mobile TorchScript)."""
+    def options(self, values: Any = None) -> Any:
+        """This format's Options from ``values`` (None → defaults, an Options instance, or a mapping
+        of field → value), checked by :meth:`validate`. ConfigError for anything it cannot take."""
+        options = make_options(self.name, self.Options, values)
+        if options is not None:
+            self.validate(options)
+        return options
+
+    def options_for(self, spec: ExportSpec) -> Any:
+        """The Options ``spec`` asks of this format (``spec.format_options[name]``, else defaults)."""
+        return self.options(spec.format_options.get(self.name))
+
+    def validate(self, options: Any) -> None:
+        """Raise ConfigError for an option value this format cannot take (e.g. an opset out of range)."""
+
+    def extension_for(self, options: Any) -> str:
+        """The artifact's file extension with ``options`` (e.g. a lite-interpreter suffix)."""
         return self.extension
+
+    # -- export -----------------------------------------------------------------------------
 
     def converter_info(self) -> dict[str, Any]:
         """``{name, version}`` of the converter, for the manifest."""
         return {"name": self.converter_dist, "version": dist_version(self.converter_dist)}
 
     @abc.abstractmethod
-    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path) -> ConvertResult:
+    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path, options: Any) -> ConvertResult:
         """Write the model for ``ctx`` at ``dest`` (a temporary path the pipeline moves into place)
-        and describe it. Converter failures raise ExportError (use :func:`converter_error`);
-        combinations found impossible only now raise UnsupportedError."""
+        with this format's ``options`` and describe it. Converter failures raise ExportError (use
+        :func:`~edgebench.exporters.converter_errors.converter_error`); combinations found
+        impossible only now raise UnsupportedError."""
 
-    def run(self, path: Path, inputs: list[Any]) -> list[Any]:
-        """Run the artifact once per batch-1 input array; returns the first output (float32) of each.
+    def check(self, path: Path) -> list[str]:
+        """Structural problems found without running the artifact (empty list: none). Used where
+        the runtime cannot run here."""
+        return []
 
-        Quantised int8 inputs/outputs are (de)quantised with the tensor's scale and zero point,
-        so results compare directly with eager outputs.
-        """
-        raise UnsupportedError(f"cannot run {self.name} here: {self.runnable_reason()}",
-                               hint="the artifact is checked structurally instead")
+    # -- file readers (third-party files without a manifest) ----------------------------------
 
     def file_suffixes(self) -> tuple[str, ...]:
-        """Suffixes of files in this format (``.pt`` and ``.ptl`` for TorchScript)."""
+        """Suffixes of files in this format (the extension unless ``suffixes`` lists more)."""
         return self.suffixes or (self.extension,)
+
+    def file_inputs(self, path: Path) -> list[dict[str, Any]]:
+        """The model file's inputs as its runner runtime sees them: ``[{name, shape (None = dynamic
+        dim), dtype (numpy name), layout ("NCHW"/"NHWC", the runner's rule), scale, zero_point,
+        value_range ([low, high] in float for a quantised input, else None)}]``. Empty when the
+        runtime is not usable here or cannot read the file (the run reports why)."""
+        if self.runnable_reason() is not None:
+            return []
+        try:
+            entries = open_runtime(self.runtime, path).inputs()
+        except RunnerError:  # unreadable here: `edgebench run` reports why, with the runner's hint
+            return []
+        return [dict(e, shape=None if e.get("shape") is None else list(e["shape"]),
+                     layout=layout(e["shape"]) if e.get("shape") else None, value_range=_value_range(e))
+                for e in entries]
 
     def file_input_shape(self, path: Path) -> tuple[int, ...] | None:
         """The first input's static shape read from a model file of this format; None when the
-        format does not say, the dims are dynamic, or the file is unreadable (the run reports that)."""
+        format does not say, a dim is dynamic, or the file is unreadable (the run reports that)."""
+        inputs = self.file_inputs(Path(path))
+        shape = inputs[0]["shape"] if inputs else None
+        if shape and all(isinstance(d, int) and d > 0 for d in shape):
+            return tuple(shape)
         return None
 
     def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
         """(params, non-zero params) read from a model file of this format, (None, None) where the
         format does not allow it (used for third-party files without a manifest)."""
         return None, None
-
-    def check(self, path: Path) -> list[str]:
-        """Structural problems found without running the artifact (empty list: none)."""
-        return []
-
-
-_OP_PATTERNS = (
-    r"OpOverload\(op='([A-Za-z0-9_.:]+)'",  # torch.onnx: "No ONNX function found for <OpOverload(op=...)"
-    r"[Uu]nsupported FX nodes?:?[^\[]*\['([A-Za-z0-9_.:]+)'",
-    r"convert function for op ['\"]([A-Za-z0-9_.:]+)['\"] not implemented",  # coremltools
-    r"[Uu]nsupported (?:operator|op|node)[^A-Za-z0-9_]*['\"`]?([A-Za-z0-9_.:]+)",
-    r"operator ['\"`]?([A-Za-z0-9_.:]+)['\"`]? (?:is )?not supported",
-    r"[Nn]o (?:symbolic|conversion|translation)[^'\"`]*['\"`]([A-Za-z0-9_.:]+)",
-    r"aten[.:]+([A-Za-z0-9_]+)",
-)
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def rejected_operator(text: str) -> str | None:
-    """The operator a converter's error message names (``aten::foo`` → ``foo``), if any."""
-    for pattern in _OP_PATTERNS:
-        m = re.search(pattern, text)
-        if m:
-            return m.group(1).split("::")[-1].removeprefix("aten.").removesuffix(".default")
-    return None
-
-
-def converter_error(fmt: str, exc: BaseException, alternatives: str = "") -> ExportError:
-    """One-line ExportError for a converter failure: names the operator when the message does,
-    the format, and a hint (another format / opset)."""
-    chain, seen = [], set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:  # the operator is often named by a cause
-        seen.add(id(cur))
-        chain.append(f"{type(cur).__name__}: {cur}")
-        cur = cur.__cause__ or cur.__context__
-    text = _ANSI.sub("", "\n".join(chain))
-    op = rejected_operator(text)
-    hint = alternatives or "try another format"
-    if op:
-        return ExportError(f"{fmt} converter rejected operator {op!r}", hint=hint)
-    first = next((line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()),
-                 type(exc).__name__)
-    return ExportError(f"{fmt} conversion failed: {first[:300]}", hint=hint)

@@ -14,22 +14,18 @@ run a Core ML model: artifacts are marked ``runnable_here: false`` and checked s
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from edgebench.errors import RunError
-from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, ExportContext, Exporter,
-                                      converter_error, io_entry, quiet, register)
+from edgebench.exporters.base import INPUT_NAME, OUTPUT_NAME, ConvertResult, Exporter, io_entry, quiet, register
+from edgebench.exporters.context import ExportContext
+from edgebench.exporters.converter_errors import converter_error
 from edgebench.spec import ExportSpec, Variant
 
 ALTERNATIVES = "try --format onnx or --format tflite"
 MINIMUM_TARGET = "iOS16"  # the first target with constexpr (compressed int8) weights
-
-
-
+JIT_FRONTEND = "torch.jit trace"  # coremltools' mature frontend, tried first
 
 def _import_ct() -> Any:
     # coremltools logs complaints about untested torch / scikit-learn versions on import
@@ -39,10 +35,6 @@ def _import_ct() -> Any:
         logging.getLogger("coremltools").setLevel(logging.ERROR)
         import coremltools as ct
     return ct
-
-
-def _can_predict() -> bool:
-    return sys.platform == "darwin" and importlib.util.find_spec("coremltools.libcoremlpython") is not None
 
 
 def _convert(ctx: ExportContext, fp16: bool) -> Any:
@@ -57,7 +49,7 @@ def _convert(ctx: ExportContext, fp16: bool) -> Any:
                   minimum_deployment_target=getattr(ct.target, MINIMUM_TARGET))
     try:
         with quiet():
-            return ct.convert(ctx.traced(), source="pytorch", **kwargs), "torchscript"
+            return ct.convert(ctx.traced(), source="pytorch", **kwargs), JIT_FRONTEND
     except Exception as first:  # the TorchScript frontend rejected something: try torch.export
         try:
             program = ctx.exported_program().run_decompositions({})
@@ -91,17 +83,13 @@ class CoreMLExporter(Exporter):
     extension = ".mlpackage"
     suffixes = (".mlpackage", ".mlmodel")
     precisions = ("fp32", "fp16", "int8-dynamic")
-    converter_dist = "coremltools"
+    runtime = "coreml"
     extra = "coreml"
     modules = ("coremltools",)
+    converter_dist = "coremltools"
+    libraries = ("coremltools",)
+    cost = 2.0
     alternatives = ALTERNATIVES
-    runnable_here = _can_predict()
-
-    def runnable_reason(self) -> str | None:
-        """Why Core ML models cannot run here (None on a Mac with the Core ML framework)."""
-        if self.runnable_here:
-            return None
-        return "Core ML runs only on macOS/iOS (coremltools cannot predict on this OS)"
 
     def supports(self, variant: Variant) -> str | None:
         """Static int8 needs activation calibration, which coremltools can only do on macOS."""
@@ -110,7 +98,7 @@ class CoreMLExporter(Exporter):
                     "which only macOS can do; use --int8 --dynamic (int8 weights)")
         return super().supports(variant)
 
-    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path) -> ConvertResult:
+    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path, options: None) -> ConvertResult:
         """Convert to an mlprogram of ``ctx``'s precision and save the ``.mlpackage`` at ``dest``."""
         precision = ctx.precision
         key = ("coreml", "fp32" if precision == "fp32" else "fp16")
@@ -131,8 +119,8 @@ class CoreMLExporter(Exporter):
                 model.save(str(dest))
         except Exception as exc:  # coremltools raises generic types from its MIL passes
             raise converter_error("coreml", exc, ALTERNATIVES) from exc
-        if frontend != "torchscript":
-            notes.append(f"converted from the {frontend} program (the TorchScript frontend rejected the graph)")
+        if frontend != JIT_FRONTEND:
+            notes.append(f"converted from the {frontend} program (the {JIT_FRONTEND} frontend rejected the graph)")
         ct = _import_ct()
         with quiet():
             mlspec = ct.utils.load_spec(str(dest))
@@ -178,16 +166,3 @@ class CoreMLExporter(Exporter):
         if facts["stored_weight_elements"] and not any(f.stat().st_size > 0 for f in weight_files):
             problems.append("operations reference stored weights but the package has no weight blob")
         return problems
-
-    def run(self, path: Path, inputs: list[Any]) -> list[Any]:
-        """Predict with Core ML (macOS only); float32 outputs."""
-        import numpy as np
-
-        if not self.runnable_here:
-            return super().run(path, inputs)
-        ct = _import_ct()
-        try:
-            model = ct.models.MLModel(str(path))
-        except Exception as exc:  # Core ML framework errors
-            raise RunError(f"Core ML cannot load {Path(path).name}: {exc}".split("\n")[0]) from None
-        return [np.asarray(model.predict({INPUT_NAME: x})[OUTPUT_NAME], dtype=np.float32) for x in inputs]

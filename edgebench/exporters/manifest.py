@@ -1,7 +1,8 @@
 """The JSON manifest beside every artifact: provenance, I/O spec, sizes, counts and parity.
 
-``<artifact>.manifest.json`` (e.g. ``mobilenet_v3_small-int8.onnx.manifest.json``). The harness
-reads it with :func:`read_manifest`; its shape is ``manifest.schema.json``.
+``<artifact>.manifest.json`` (e.g. ``mobilenet_v3_small-int8.<ext>.manifest.json``). The
+pipeline builds it with :func:`build_manifest`; the harness reads it with :func:`read_manifest`;
+its shape is ``manifest.schema.json``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,86 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from edgebench import __version__
 from edgebench.errors import ExportError
+from edgebench.exporters.base import ConvertResult, Exporter, all_libraries, dist_version
+from edgebench.exporters.context import ExportContext
+from edgebench.exporters.options import options_dict
+from edgebench.models.catalog import human
+from edgebench.results.model import now_iso
+from edgebench.spec import ExportSpec
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 SUFFIX = ".manifest.json"
+# libraries every export involves whatever the format (the formats add their own: all_libraries())
+CORE_LIBRARIES = ("torch", "torchvision", "numpy", "torch-pruning")
+
+
+def libraries() -> dict[str, str | None]:
+    """Versions of every library an export can involve (None: not installed)."""
+    return {name: dist_version(name) for name in dict.fromkeys(CORE_LIBRARIES + all_libraries())}
+
+
+def build_manifest(exporter: Exporter, spec: ExportSpec, options: Any, ctx: ExportContext,
+                   result: ConvertResult, dest: Path, facts: dict[str, Any], parity: dict[str, Any],
+                   warnings: list[str], status: str, export_s: float) -> dict[str, Any]:
+    """The manifest dict of one artifact at ``dest``: ``exporter`` wrote it for ``spec`` (one
+    variant) with ``options`` (its format's Options); ``facts`` are :func:`file_facts`, ``status``
+    the row's status value, ``export_s`` the conversion time in seconds."""
+    variant = spec.variant
+    source = {k: v for k, v in ctx.loaded.source.items() if v is not None or k == "arch"}
+    transform = {"kind": variant.transform}
+    transform.update({k: v for k, v in ctx.transform_info.items() if k != "transform"})
+    if variant.transform == "none":
+        transform.update({"sparsity": ctx.counts.sparsity, "macs_before": ctx.counts.macs,
+                          "macs_after": ctx.counts.macs})
+    runnable_reason = exporter.runnable_reason()
+    return _jsonable({
+        "schema_version": SCHEMA_VERSION,
+        "edgebench_version": __version__,
+        "created_at": now_iso(),
+        "status": status,
+        "source": source,
+        "model": ctx.loaded.label,
+        "format": exporter.name,
+        "runtime": exporter.runtime,
+        "variant": variant.label,
+        "variant_spec": variant.to_dict(),
+        "file": dest.name,
+        **facts,
+        "inputs": result.inputs,
+        "outputs": result.outputs,
+        "input_spec": ctx.input_spec.to_dict(),
+        "converter": result.converter or exporter.converter_info(),
+        "libraries": libraries(),
+        "export_seconds": round(export_s, 3),
+        "params": ctx.counts.params,
+        "nonzero_params": ctx.counts.nonzero_params,
+        "macs": ctx.counts.macs,
+        "transform": transform,
+        "quantization": result.quantization,
+        "details": result.details,
+        "parity": parity,
+        "warnings": warnings,
+        "runnable_here": runnable_reason is None,
+        "runnable_reason": runnable_reason,
+        "export_options": {**options_dict(options),
+                           "calibration": (str(spec.calibration_dir) if spec.calibration_dir else None),
+                           "calibration_samples": len(ctx.calibration) or None},
+    })
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if hasattr(obj, "item"):  # numpy / torch scalars
+        return obj.item()
+    return str(obj)
 
 
 def manifest_path(artifact: Path | str) -> Path:
@@ -103,8 +179,6 @@ def transform_summary(manifest: dict[str, Any]) -> str | None:
     """One line on what a torch-level transform (pruning, binarization) did, for people reading the
     export output: MACs / params before → after, sparsity, packed 1-bit size, and parity against
     the untransformed model. None for an untransformed artifact."""
-    from edgebench.models.catalog import human
-
     t = manifest.get("transform") or {}
     if not t or t.get("kind") in (None, "none"):
         return None

@@ -15,20 +15,31 @@ Every precision starts from the same fp32 ONNX file of the transform, made once.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebench.errors import ConfigError, RunError
-from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, ExportContext, Exporter,
-                                      converter_error, dist_version, quiet, io_entry, register)
+from edgebench.errors import ConfigError
+from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Exporter, dist_version,
+                                      io_entry, quiet, register)
+from edgebench.exporters.context import ExportContext
+from edgebench.exporters.converter_errors import converter_error
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try another --opset (e.g. 17 or 20) or --format torchscript / tflite"
 MIN_OPSET = 13  # per-channel QDQ quantisation needs opset 13
+DEFAULT_OPSET = 18
 
 _DTYPES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}
 
 
+@dataclass(frozen=True)
+class OnnxOptions:
+    """ONNX export options: the opset to write and whether to save onnxruntime's optimised graph."""
+
+    opset: int = field(default=DEFAULT_OPSET, metadata={"help": f"ONNX opset ({MIN_OPSET} … the newest the "
+                                                                f"installed onnx knows; default {DEFAULT_OPSET})."})
+    ort_optimize: bool = field(default=False, metadata={"help": "ONNX fp32: save onnxruntime's optimised graph."})
 
 
 def export_fp32(ctx: ExportContext, opset: int) -> bytes:
@@ -81,12 +92,16 @@ class OnnxExporter(Exporter):
 
     extension = ".onnx"
     precisions = ("fp32", "fp16", "int8", "int8-dynamic")
-    converter_dist = "torch"
+    runtime = "onnxruntime"
     extra = "onnx"
     modules = ("onnx", "onnxruntime", "onnxscript", "onnxconverter_common")
+    converter_dist = "torch"
+    libraries = ("onnx", "onnxruntime", "onnxscript", "onnxconverter-common")
+    cost = 3.0
+    Options = OnnxOptions
     alternatives = ALTERNATIVES
 
-    def validate(self, spec: ExportSpec) -> None:
+    def validate(self, options: OnnxOptions) -> None:
         """ConfigError for an opset outside what per-channel quantisation and onnx support."""
         import importlib.util
 
@@ -95,22 +110,23 @@ class OnnxExporter(Exporter):
             import onnx.defs
 
             highest = onnx.defs.onnx_opset_version()
-        if not MIN_OPSET <= spec.opset <= highest:
-            raise ConfigError(f"--opset {spec.opset} is outside {MIN_OPSET}..{highest}",
-                              hint="18 is the default and works for every precision")
+        if not MIN_OPSET <= options.opset <= highest:
+            raise ConfigError(f"--opset {options.opset} is outside {MIN_OPSET}..{highest}",
+                              hint=f"{DEFAULT_OPSET} is the default and works for every precision")
 
-    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path) -> ConvertResult:
+    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path, options: OnnxOptions) -> ConvertResult:
         """Write the ONNX file of ``ctx``'s precision at ``dest``."""
         import onnx
 
-        fp32 = ctx.memo(("onnx", "fp32", spec.opset), lambda: export_fp32(ctx, spec.opset))
+        opset = options.opset
+        fp32 = ctx.memo(("onnx", "fp32", opset), lambda: export_fp32(ctx, opset))
         precision = ctx.precision
         notes: list[str] = []
         quant: dict[str, Any] = {}
-        converter = {"name": "torch.onnx (dynamo)", "version": dist_version("torch"), "opset": spec.opset}
+        converter = {"name": "torch.onnx (dynamo)", "version": dist_version("torch"), "opset": opset}
         try:
             if precision == "fp32":
-                if spec.ort_optimize:
+                if options.ort_optimize:
                     self._ort_optimize(fp32, dest)
                     notes.append("graph optimised by onnxruntime (basic level)")
                 else:
@@ -125,8 +141,6 @@ class OnnxExporter(Exporter):
             else:
                 quant = self._quantize(ctx, fp32, dest)
                 converter["quantizer"] = {"name": "onnxruntime.quantization", "version": dist_version("onnxruntime")}
-        except RunError:
-            raise
         except Exception as exc:  # onnx / onnxruntime tools raise their own and generic types
             raise converter_error("onnx", exc, ALTERNATIVES) from exc
         inputs, outputs = _io(onnx.load(str(dest), load_external_data=False))
@@ -164,24 +178,6 @@ class OnnxExporter(Exporter):
                 "activation_type": "uint8", "calibrate_method": "MinMax",
                 "calibration_samples": len(ctx.calibration)}
 
-    def file_input_shape(self, path: Path) -> tuple[int, ...] | None:
-        """The first graph input's static shape (None when dynamic or unreadable)."""
-        try:
-            import onnx
-            from google.protobuf.message import DecodeError
-        except ImportError:
-            return None
-        try:
-            graph = onnx.load(str(path), load_external_data=False).graph
-        except (DecodeError, OSError, ValueError):
-            return None
-        inits = {i.name for i in graph.initializer}
-        inputs = [i for i in graph.input if i.name not in inits]
-        if not inputs:
-            return None
-        dims = [d.dim_value if d.HasField("dim_value") else 0 for d in inputs[0].type.tensor_type.shape.dim]
-        return tuple(dims) if dims and all(d > 0 for d in dims) else None
-
     def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
         """Elements and non-zero elements of the graph's numeric initializers."""
         import numpy as np
@@ -204,18 +200,3 @@ class OnnxExporter(Exporter):
                 total += arr.size
                 nonzero += int(np.count_nonzero(arr))
         return total, nonzero
-
-    def run(self, path: Path, inputs: list[Any]) -> list[Any]:
-        """Run the ONNX file with onnxruntime (CPU) once per input; float32 outputs."""
-        import numpy as np
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own pybind exception types
-            raise RunError(f"onnxruntime cannot load {Path(path).name}: {exc}".split("\n")[0],
-                           hint="re-export it, or try another --opset") from None
-        name = session.get_inputs()[0].name
-        return [np.asarray(session.run(None, {name: x})[0], dtype=np.float32) for x in inputs]

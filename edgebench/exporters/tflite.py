@@ -14,17 +14,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebench.errors import ConfigError, ExportError, RunError
-from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, ExportContext,
-                                      Exporter, converter_error, dequantize_output, dist_version,
-                                      io_entry, quantize_input, register)
+from edgebench.errors import ConfigError, ExportError
+from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Exporter, dist_version,
+                                      io_entry, register)
+from edgebench.exporters.context import ExportContext
+from edgebench.exporters.converter_errors import converter_error
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try --format onnx or --format torchscript"
 INT8_STATIC_METHODS = ("aeq", "pt2e")
+
+
+@dataclass(frozen=True)
+class TfliteOptions:
+    """TFLite export options: the static int8 path (see the module docstring)."""
+
+    int8_method: str = field(default="pt2e", metadata={
+        "help": "TFLite static int8: pt2e (litert-torch PT2E, histogram ranges) or aeq (ai-edge-quantizer, "
+                "min/max ranges)."})
 
 
 def _named_module(module: Any) -> Any:
@@ -55,35 +66,9 @@ def interpreter(path: Path | str, threads: int | None = None) -> Any:
         it = Interpreter(model_path=str(path), num_threads=threads)
         it.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise RunError(f"LiteRT cannot load {path}: {exc}",
-                       hint="re-export it; the file may be truncated or from a newer converter") from None
+        raise ExportError(f"LiteRT cannot load {path}: {exc}",
+                          hint="re-export it; the file may be truncated or from a newer converter") from None
     return it
-
-
-def io_details(it: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(input 0, output 0) tensor details in signature order ("output" first, as the manifest
-    lists it). Ask once per interpreter, before invoking: a signature runner re-allocates."""
-    runner = it.get_signature_runner()
-    return next(iter(runner.get_input_details().values())), next(iter(runner.get_output_details().values()))
-
-
-def invoke(it: Any, x: Any, io: tuple[dict[str, Any], dict[str, Any]] | None = None) -> Any:
-    """Run an interpreter on one float input array: (de)quantizes int8 I/O; returns output 0 as
-    float32. ``io`` is :func:`io_details` of ``it`` (looked up when not given)."""
-    import numpy as np
-
-    inp, out = io or io_details(it)
-    x = np.asarray(x, dtype=np.float32)
-    if inp["dtype"] in (np.int8, np.uint8):
-        scale, zero = inp["quantization"]
-        x = quantize_input(x, scale, zero, np.dtype(inp["dtype"]).name)
-    it.set_tensor(inp["index"], x.reshape(inp["shape"]))
-    it.invoke()
-    y = it.get_tensor(out["index"])
-    if out["dtype"] in (np.int8, np.uint8):
-        scale, zero = out["quantization"]
-        return dequantize_output(y, scale, zero)
-    return y.astype(np.float32)
 
 
 def io_specs(it: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -150,14 +135,20 @@ class TfliteExporter(Exporter):
 
     extension = ".tflite"
     precisions = ("fp32", "fp16", "int8", "int8-dynamic")
-    converter_dist = "litert-torch"
+    runtime = "litert"
     extra = "tflite"
     modules = ("litert_torch", "ai_edge_litert", "ai_edge_quantizer")
+    converter_dist = "litert-torch"
+    libraries = ("litert-torch", "ai-edge-litert", "ai-edge-quantizer")
+    cost = 6.0
+    Options = TfliteOptions
     alternatives = ALTERNATIVES
-    # threads for run() (parity); None lets LiteRT choose
-    threads: int | None = None
-    # static int8 path, see the module docstring
-    int8_static_method: str = "pt2e"
+
+    def validate(self, options: TfliteOptions) -> None:
+        """ConfigError for an unknown static int8 method."""
+        if options.int8_method not in INT8_STATIC_METHODS:
+            raise ConfigError(f"unknown TFLite int8 method {options.int8_method!r}",
+                              hint=f"one of {', '.join(INT8_STATIC_METHODS)}")
 
     def _float_flatbuffer(self, ctx: ExportContext) -> bytes:
         """The fp32 flatbuffer of ``ctx.module``: converted once per transform, shared by the fp32,
@@ -195,20 +186,17 @@ class TfliteExporter(Exporter):
         except Exception as exc:  # PT2E prepare / lowering raise many unrelated types
             raise converter_error("tflite (PT2E int8)", exc, ALTERNATIVES) from exc
 
-    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path) -> ConvertResult:
+    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path, options: TfliteOptions) -> ConvertResult:
         """Write ``dest`` in the variant's precision; io specs carry int8 scale / zero point."""
         from ai_edge_quantizer import recipe
 
         precision = ctx.precision
         quant: dict[str, Any] = {"mode": precision}
         converter = None
-        if self.int8_static_method not in INT8_STATIC_METHODS:
-            raise ConfigError(f"unknown TFLite int8 method {self.int8_static_method!r}",
-                              hint=f"one of {', '.join(INT8_STATIC_METHODS)}")
         if precision == "int8" and not ctx.calibration:
             raise ExportError("static int8 needs calibration inputs and none were given",
                               hint="pass --calibration DIR or --calibration-samples N, or use --dynamic")
-        if precision == "int8" and self.int8_static_method == "pt2e":
+        if precision == "int8" and options.int8_method == "pt2e":
             data = self._pt2e_int8(ctx)
             quant.update(method="litert_torch PT2EQuantizer, symmetric per-channel weights, "
                                 "HistogramObserver activations", calibration_samples=len(ctx.calibration))
@@ -247,30 +235,11 @@ class TfliteExporter(Exporter):
         return ConvertResult(inputs=inputs, outputs=outputs, quantization=quant, notes=notes,
                              converter=converter, details={"ops": ops})
 
-    def file_input_shape(self, path: Path) -> tuple[int, ...] | None:
-        """The first input's static shape signature (None when dynamic or unreadable)."""
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            return None
-        try:
-            details = Interpreter(model_path=str(path)).get_input_details()
-        except (ValueError, RuntimeError, OSError):
-            return None
-        sig = [int(d) for d in details[0].get("shape_signature", details[0]["shape"])] if details else []
-        return tuple(sig) if sig and all(d > 0 for d in sig) else None
-
-    def run(self, path: Path, inputs: list[Any]) -> list[Any]:
-        """Output 0 (float32) for each batch-1 input, int8 I/O (de)quantized with the file's params."""
-        it = interpreter(path, self.threads)
-        io = io_details(it)
-        return [invoke(it, x, io) for x in inputs]
-
     def check(self, path: Path) -> list[str]:
         """Problems found by loading the flatbuffer: unloadable, or not exactly one input."""
         try:
             it = interpreter(path)
-        except RunError as exc:
+        except ExportError as exc:
             return [exc.message]
         problems = []
         if len(it.get_input_details()) != 1:

@@ -15,15 +15,24 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebench.errors import RunError
-from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, ExportContext, Exporter,
-                                      converter_error, io_entry, register)
+from edgebench.exporters.base import INPUT_NAME, OUTPUT_NAME, ConvertResult, Exporter, io_entry, register
+from edgebench.exporters.context import ExportContext
+from edgebench.exporters.converter_errors import converter_error
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try --format onnx or --format tflite"
+
+
+@dataclass(frozen=True)
+class TorchScriptOptions:
+    """TorchScript export options."""
+
+    mobile: bool = field(default=False, metadata={
+        "help": "TorchScript: optimize_for_mobile + lite-interpreter .ptl."})
 
 
 def _cast_wrapper(module: Any) -> Any:
@@ -70,14 +79,18 @@ class TorchScriptExporter(Exporter):
     extension = ".pt"
     suffixes = (".pt", ".ptl")
     precisions = ("fp32", "fp16", "int8", "int8-dynamic")
-    converter_dist = "torch"
+    runtime = "torch"
     extra = ""
     modules = ("torch",)
+    converter_dist = "torch"
+    libraries = ("torch",)
+    cost = 1.0
+    Options = TorchScriptOptions
     alternatives = ALTERNATIVES
 
-    def extension_for(self, spec: ExportSpec) -> str:
-        """``.ptl`` (lite interpreter) with ``--mobile``, else ``.pt``."""
-        return ".ptl" if spec.mobile else ".pt"
+    def extension_for(self, options: TorchScriptOptions) -> str:
+        """``.ptl`` (lite interpreter) with ``mobile``, else ``.pt``."""
+        return ".ptl" if options.mobile else ".pt"
 
     def _scripted(self, ctx: ExportContext) -> tuple[Any, list[str]]:
         import torch
@@ -100,7 +113,8 @@ class TorchScriptExporter(Exporter):
         with torch.no_grad():
             return torch.jit.trace(module, (ctx.example,), check_trace=False), notes
 
-    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path) -> ConvertResult:
+    def convert(self, ctx: ExportContext, spec: ExportSpec, dest: Path,
+                options: TorchScriptOptions) -> ConvertResult:
         """Trace, freeze (and mobile-optimise) the module; save it at ``dest``."""
         import torch
 
@@ -109,7 +123,7 @@ class TorchScriptExporter(Exporter):
                 warnings.simplefilter("ignore")
                 scripted, notes = self._scripted(ctx)
                 frozen = torch.jit.freeze(scripted.eval())
-                if spec.mobile:
+                if options.mobile:
                     from torch.utils.mobile_optimizer import optimize_for_mobile
 
                     mobile = frozen
@@ -137,23 +151,8 @@ class TorchScriptExporter(Exporter):
             inputs=[io_entry(INPUT_NAME, ctx.example.shape, dtype)],
             outputs=[io_entry(OUTPUT_NAME, out.shape, dtype)],
             quantization=quant, notes=notes,
-            details={"lite_interpreter": spec.mobile},
+            details={"lite_interpreter": options.mobile},
         )
-
-    def _load(self, path: Path) -> Any:
-        import torch
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # torch.jit.load announces its own deprecation
-                if path.suffix == ".ptl":
-                    from torch.jit.mobile import _load_for_lite_interpreter
-
-                    return _load_for_lite_interpreter(str(path))
-                return torch.jit.load(str(path), map_location="cpu")
-        except (RuntimeError, ValueError) as exc:
-            raise RunError(f"cannot load TorchScript {path}: {exc}".split("\n")[0],
-                           hint="re-export it") from None
 
     def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
         """Floating-point parameters (or, frozen, tensor constants) of a ``.pt`` file; a lite ``.ptl``
@@ -172,17 +171,3 @@ class TorchScriptExporter(Exporter):
                        if n.output().type().kind() == "TensorType"]
             tensors = [t for t in tensors if t.is_floating_point()]
         return sum(t.numel() for t in tensors), sum(int(t.count_nonzero()) for t in tensors)
-
-    def run(self, path: Path, inputs: list[Any]) -> list[Any]:
-        """Run the TorchScript file once per input; float32 outputs."""
-        import torch
-
-        model = self._load(Path(path))
-        outs = []
-        with torch.no_grad():
-            for x in inputs:
-                y = model(torch.from_numpy(x))
-                if isinstance(y, (tuple, list)):
-                    y = y[0]
-                outs.append(y.float().numpy().copy())
-        return outs

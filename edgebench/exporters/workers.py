@@ -17,13 +17,13 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from edgebench.errors import ConfigError, EdgebenchError, ExportError, UnsupportedError
+from edgebench.exporters.base import registry
+from edgebench.exporters.cells import Cell, row, run_cell, skip_reason
 from edgebench.results.model import RunResult, Status
-
-# Rough relative conversion cost per cell, so the longest groups start first.
-_COST = {"tflite": 6.0, "onnx": 3.0, "coreml": 2.0, "torchscript": 1.0}
+from edgebench.results.store import Store
 
 
-def _group_key(cell: Any) -> tuple:
+def _group_key(cell: Cell) -> tuple:
     v = cell.variant
     return (cell.fmt, v.transform, v.amount, v.binarize_activations)
 
@@ -31,14 +31,11 @@ def _group_key(cell: Any) -> tuple:
 def run_parallel(builder: Any, cells: list, workers: int, emit: Callable[..., None],
                  store_path: Any = None) -> None:
     """Export ``cells`` with up to ``workers`` processes; ``emit(row, stored=...)`` each row (workers
-    write their rows to ``store_path`` themselves)."""
-    from edgebench.exporters.base import registry
-    from edgebench.exporters.pipeline import _row, run_cell
-
+    write their rows to ``store_path`` themselves). Groups start longest first, by the formats'
+    relative ``cost``."""
     groups: dict[tuple, list] = {}
     for cell in cells:
-        exporter = registry.get(cell.fmt)
-        if exporter.unavailable_reason() is not None or exporter.supports(cell.variant) is not None:
+        if skip_reason(cell) is not None:
             emit(run_cell(cell, None, builder.loaded))  # a reason row needs no work
             continue
         groups.setdefault(_group_key(cell), []).append(cell)
@@ -51,14 +48,14 @@ def run_parallel(builder: Any, cells: list, workers: int, emit: Callable[..., No
             except ConfigError:
                 raise
             except UnsupportedError as err:
-                emit(_row(cell, builder.loaded.label, Status.UNSUPPORTED, error=err))
+                emit(row(cell, builder.loaded.label, Status.UNSUPPORTED, error=err))
                 continue
             except EdgebenchError as err:
-                emit(_row(cell, builder.loaded.label, Status.EXPORT_FAILED, error=err))
+                emit(row(cell, builder.loaded.label, Status.EXPORT_FAILED, error=err))
                 continue
             payload.append((cell, ctx))
         if payload:
-            jobs.append((_COST.get(key[0], 2.0) * len(payload), payload))
+            jobs.append((registry.get(key[0]).cost * len(payload), payload))
     if not jobs:
         return
     jobs.sort(key=lambda j: -j[0])
@@ -75,7 +72,7 @@ def run_parallel(builder: Any, cells: list, workers: int, emit: Callable[..., No
                 except BrokenProcessPool as exc:  # a converter crashed its process (e.g. a segfault)
                     err = ExportError(f"the export worker died: {exc}", hint="re-run with --jobs 1 to see the error")
                     for cell, _ctx in futures[fut]:
-                        emit(_row(cell, builder.loaded.label, Status.EXPORT_FAILED, error=err))
+                        emit(row(cell, builder.loaded.label, Status.EXPORT_FAILED, error=err))
                     continue
                 for row in rows:
                     emit(row, stored=store_path is not None)
@@ -94,25 +91,19 @@ def _pack(payload: list) -> bytes:
 
 
 def _work(blob: bytes, store_path: Any, threads: int) -> list[RunResult]:
-    """Worker process: run one group's cells, storing each row as it exists."""
-    import torch
-
-    import edgebench.exporters  # noqa: F401  (registers the exporters in this process)
-    from edgebench.exporters.pipeline import run_cell
+    """Worker process: run one group's cells, storing each row as it exists. (Unpickling the cells
+    imports ``edgebench.exporters``, which registers every format in this process.)"""
+    import torch  # heavy: only the worker process needs it here
 
     torch.set_num_threads(threads)
-    store = None
-    if store_path is not None:
-        from edgebench.results import Store
-
-        store = Store(store_path)
+    store = Store(store_path) if store_path is not None else None
     rows = []
     try:
         for cell, ctx in pickle.loads(blob):
-            row = run_cell(cell, ctx, ctx.loaded)
+            result = run_cell(cell, ctx, ctx.loaded)
             if store is not None:
-                store.add(row)
-            rows.append(row)
+                store.add(result)
+            rows.append(result)
     finally:
         if store is not None:
             store.close()

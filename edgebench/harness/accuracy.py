@@ -11,19 +11,27 @@ A dataset directory is either
   artifact was exported from (rebuilt from the manifest's source).
 
 The images are preprocessed here and handed to the runner as one ``.npy`` batch (``--inputs``), so
-the same path works on a remote target; the runner sends the outputs back (``--outputs``).
+the same path works on a remote target; the runner's batch mode runs them through the runtime code
+``edgebench run`` times and sends the outputs back (``--outputs``). The layout of the batch (NCHW
+or NHWC) is decided by the runner's own rule (:func:`edgebench.runner.inputs.layout`) on the
+model's input shape, and the batch stays float32: the runner quantises it for an int8 input.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from edgebench import models
 from edgebench.errors import ConfigError, LoadError
+from edgebench.models.checkpoint import sha256_file
+from edgebench.models.images import to_input
+from edgebench.runner.inputs import layout
+from edgebench.spec import ModelSpec
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
 OTHER = -1  # a prediction outside the dataset's classes
@@ -79,9 +87,20 @@ def read_image(path: Path) -> np.ndarray:
         raise ConfigError(f"cannot read image {path}: {exc}", hint="remove or replace the file") from None
 
 
+def runner_layout(input_spec: Any) -> Any:
+    """``input_spec`` with the layout the runner gives its shape (``edgebench.runner.inputs.layout``:
+    NHWC when a 4-d shape has 1 or 3 channels last), so the images are laid out as the runtime
+    that runs the artifact expects them, whatever the spec said."""
+    shape = list(input_spec.shape)
+    return replace(input_spec, layout=layout(shape)) if len(shape) == 4 else input_spec
+
+
 def prepare_inputs(dataset: Dataset, input_spec: Any, out_npy: Path) -> Path:
-    """Preprocess every image with ``input_spec.preprocess`` and save the (N, …) float32 batch."""
-    rows = [input_spec.preprocess(read_image(p)).numpy()[0] for p in dataset.images]
+    """Preprocess every image with ``input_spec``'s normalisation, resized to its shape, in its
+    channel count (1 or 3) and laid out by the runner's rule (:func:`runner_layout`); save the
+    (N, *shape[1:]) float32 batch."""
+    spec = runner_layout(input_spec)
+    rows = [to_input(spec, read_image(p)).numpy()[0] for p in dataset.images]
     np.save(out_npy, np.stack(rows).astype(np.float32))
     return out_npy
 
@@ -116,11 +135,10 @@ def agreement(outputs: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
 
 
 def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.ndarray:
-    """Outputs of the fp32 eager model an artifact was exported from (rebuilt from its manifest)."""
+    """Outputs of the fp32 eager model an artifact was exported from (rebuilt from its manifest) on
+    ``inputs`` (N, *shape[1:]) as :func:`prepare_inputs` laid them out (NHWC rows are turned
+    to the NCHW a PyTorch module takes)."""
     import torch
-
-    from edgebench import models
-    from edgebench.spec import ModelSpec
 
     source = (manifest or {}).get("source") or {}
     if not source:
@@ -142,12 +160,12 @@ def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.nda
         if not path or not Path(path).exists():
             raise LoadError(f"the checkpoint the artifact came from ({path}) is not here",
                             hint="run from the machine that exported it, or use a labelled dataset")
-        from edgebench.models.checkpoint import sha256_file
-
         if source.get("sha256") and sha256_file(Path(path)) != source["sha256"]:
             raise LoadError(f"checkpoint {path} changed since the export (sha256 differs)",
                             hint="re-export, or use a labelled dataset")
         spec = ModelSpec(name=None, checkpoint=Path(path), arch=source.get("arch"), num_classes=num_classes)
     module = models.load(spec).module
+    if inputs.ndim == 4 and layout([1, *inputs.shape[1:]]) == "NHWC":
+        inputs = np.ascontiguousarray(inputs.transpose(0, 3, 1, 2))
     with torch.inference_mode():
         return np.stack([module(torch.from_numpy(row[None])).numpy()[0] for row in inputs])

@@ -6,28 +6,28 @@ extension, model / variant / input shape / counts from the manifest when there i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+from edgebench import exporters
 from edgebench.errors import ConfigError
+from edgebench.exporters.manifest import file_facts
+from edgebench.exporters.manifest import read_manifest as _read_manifest
+from edgebench.models.input_spec import InputSpec
 from edgebench.results.model import ArtifactInfo
 
 UNKNOWN_VARIANT = "unknown"
 
 
 def extensions() -> dict[str, str]:
-    """File suffix → format, from every registered exporter (``.onnx`` → ``onnx`` …)."""
-    from edgebench.exporters import registry
-
-    return {suffix: name for name, exporter in registry.items() for suffix in exporter.file_suffixes()}
+    """File suffix → format, from every registered format plug-in."""
+    return {suffix: name for name, exporter in exporters.registry.items() for suffix in exporter.file_suffixes()}
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
     """The manifest beside ``path`` (None for a third-party file), via the exporters' reader."""
-    from edgebench.exporters.manifest import read_manifest as _read
-
-    return _read(path)
+    return _read_manifest(path)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,11 @@ class Artifact:
     model: str
     variant: str
     manifest: dict[str, Any] | None = None
+
+    @property
+    def runtime(self) -> str:
+        """The runner runtime that runs this artifact (its format plug-in's ``runtime``)."""
+        return exporters.runtime_for(self.format)
 
     @property
     def input_shape(self) -> tuple[int, ...] | None:
@@ -54,10 +59,6 @@ class Artifact:
 
     def input_spec(self, input_shape: tuple[int, ...] | None = None):
         """The model's InputSpec (preprocessing) from the manifest; ImageNet defaults otherwise."""
-        from dataclasses import replace
-
-        from edgebench.models.input_spec import InputSpec
-
         spec_dict = (self.manifest or {}).get("input_spec")
         spec = InputSpec.from_dict(spec_dict) if spec_dict else InputSpec()
         shape = input_shape or self.input_shape
@@ -69,8 +70,6 @@ class Artifact:
         if m.get("size_bytes") and m.get("gzip_bytes") and m.get("sha256"):
             size, gz, sha = m["size_bytes"], m["gzip_bytes"], m["sha256"]
         else:
-            from edgebench.exporters.manifest import file_facts  # the exporters' own definition
-
             facts = file_facts(self.path)
             size, gz, sha = facts["size_bytes"], facts["gzip_bytes"], facts["sha256"]
         params, nonzero = m.get("params"), m.get("nonzero_params")
@@ -88,7 +87,8 @@ def from_path(path: Path) -> Artifact:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path} does not exist", hint="pass an artifact file or a directory of artifacts")
-    fmt = extensions().get(path.suffix.lower())
+    plugin = exporters.for_suffix(path)
+    fmt = plugin.name if plugin is not None else None
     if fmt is None:
         raise ConfigError(f"{path.name}: unknown model extension {path.suffix or '(none)'!r}",
                           hint=f"edgebench measures {', '.join(sorted(extensions()))} files")
@@ -117,10 +117,8 @@ def discover(paths: Iterable[Path | str]) -> list[Artifact]:
     return found
 
 
-def _exporter(fmt: str):
-    from edgebench.exporters import registry
-
-    return registry.get(fmt) if fmt in registry else None
+def _exporter(fmt: str) -> "exporters.Exporter | None":
+    return exporters.registry.get(fmt) if fmt in exporters.registry else None
 
 
 def file_input_shape(path: Path, fmt: str) -> tuple[int, ...] | None:
@@ -128,6 +126,13 @@ def file_input_shape(path: Path, fmt: str) -> tuple[int, ...] | None:
     dynamic, unknown or unreadable: the run then reports the problem)."""
     exporter = _exporter(fmt)
     return exporter.file_input_shape(Path(path)) if exporter else None
+
+
+def file_inputs(path: Path, fmt: str) -> list[dict[str, Any]]:
+    """The model file's inputs as its runner runtime sees them (name, shape, dtype, layout, scale,
+    zero point, value range); empty when unknown here (see ``Exporter.file_inputs``)."""
+    exporter = _exporter(fmt)
+    return exporter.file_inputs(Path(path)) if exporter else []
 
 
 def count_params(path: Path, fmt: str) -> tuple[int | None, int | None]:

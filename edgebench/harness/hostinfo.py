@@ -11,10 +11,11 @@ import platform
 from typing import Any
 
 from edgebench import __version__
+from edgebench.exporters import all_libraries
 from edgebench.runner import probes
 
-LIBRARIES = ("torch", "torchvision", "numpy", "onnx", "onnxruntime", "ai-edge-litert", "litert-torch",
-             "coremltools", "scipy", "scikit-learn")
+# the core stack, every format's libraries (converters and runtimes), and the statistics stack
+LIBRARIES = tuple(dict.fromkeys(("torch", "torchvision", "numpy", *all_libraries(), "scipy", "scikit-learn")))
 
 
 def library_versions() -> dict[str, str | None]:

@@ -100,6 +100,7 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
     listener = listener or Listener()
     # a bad URI fails before any work
     targets = {uri: resolve(uri, devices_file=devices_file) for uri in spec.targets}
+    exporters.check_format_options(spec.format_options)  # and so does a bad [format_options.*] table
     all_cells = cells(spec)
     results: dict[str, RunResult] = {}
     pending: list[Cell] = []
@@ -123,7 +124,8 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
         t0 = time.perf_counter()
         try:
             exported = exporters.export(model, ExportSpec(formats=formats, variant=variant, out_dir=spec.out_dir,
-                                                          calibration_samples=spec.calibration_samples),
+                                                          calibration_samples=spec.calibration_samples,
+                                                          format_options=spec.format_options),
                                         store=store)
         except EdgebenchError as err:  # the model itself failed (e.g. a bad checkpoint): every cell says so
             status = Status.LOAD_FAILED if err.stage == "load" else Status.EXPORT_FAILED

@@ -25,8 +25,12 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+JIT_KIND = "jit"  # a torch.jit.save archive (source manifests record it as the checkpoint kind)
+
+
 def detect_kind(path: Path) -> str:
-    """``pt2``, ``torchscript`` or ``pickle`` (a torch.save file or anything else)."""
+    """``pt2`` (torch.export), ``jit`` (a torch.jit archive) or ``pickle`` (a torch.save file or
+    anything else)."""
     if path.suffix == ".pt2":
         return "pt2"
     if zipfile.is_zipfile(path):
@@ -38,7 +42,7 @@ def detect_kind(path: Path) -> str:
         if any(n.endswith("/archive_format") or "/models/" in n and n.endswith(".json") for n in names):
             return "pt2"
         if any("/code/" in n or n.endswith("/constants.pkl") for n in names):
-            return "torchscript"
+            return JIT_KIND
     return "pickle"
 
 
@@ -142,9 +146,9 @@ def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust
                             f"{str(exc).splitlines()[0][:120] if str(exc) else ''})",
                             hint="re-save it with torch.export.save") from None
         return ep.module(), "pt2"
-    if kind == "torchscript":
+    if kind == JIT_KIND:
         try:
-            return torch.jit.load(str(path), map_location="cpu").eval(), "torchscript"
+            return torch.jit.load(str(path), map_location="cpu").eval(), JIT_KIND
         except Exception as exc:  # a corrupt TorchScript archive raises RuntimeError subclasses
             raise LoadError(f"{path.name} is not a loadable TorchScript file ({str(exc).splitlines()[0][:120]})",
                             hint="re-save it with torch.jit.save") from None

@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from edgebench.errors import ConfigError, ExportError
-from edgebench.exporters import export, registry
-from edgebench.exporters.base import converter_error, register, rejected_operator
+from edgebench.exporters import export, register, registry
+from edgebench.exporters.converter_errors import converter_error, rejected_operator
 from edgebench.exporters.manifest import read_manifest
 from edgebench.exporters.torchscript import TorchScriptExporter
 from edgebench.results import Status
+from edgebench.runner import RUNTIMES
 from edgebench.spec import ExportSpec, ModelSpec, Variant
 
 TINY = ModelSpec("tiny_cnn")
@@ -22,7 +23,12 @@ TINY = ModelSpec("tiny_cnn")
 @pytest.mark.parametrize("spec,match", [
     (ExportSpec(formats=()), "no format"),
     (ExportSpec(formats=("onnx", "nosuchformat")), "unknown exporter 'nosuchformat'"),
-    (ExportSpec(formats=("onnx",), opset=5), "--opset 5"),
+    (ExportSpec(formats=("onnx",), format_options={"onnx": {"opset": 5}}), "--opset 5"),
+    (ExportSpec(formats=("onnx",), format_options={"onnx": {"opset": "18"}}), "onnx.opset = '18' is not of type int"),
+    (ExportSpec(formats=("onnx",), format_options={"onnx": {"opsett": 17}}), "unknown onnx option"),
+    (ExportSpec(formats=("torchscript",), format_options={"onnx": {"opset": 2}}), "--opset 2"),
+    (ExportSpec(formats=("onnx",), format_options={"nosuchformat": {"x": 1}}), "unknown exporter 'nosuchformat'"),
+    (ExportSpec(formats=("coreml",), format_options={"coreml": {"x": 1}}), "coreml takes no options"),
     (ExportSpec(formats=("onnx",), calibration_samples=0), "calibration-samples 0"),
     (ExportSpec(formats=("onnx",), parity_samples=0), "parity samples 0"),
     (ExportSpec(formats=("onnx",), variant=Variant("int8"), calibration_dir=Path("/nonexistent/edgebench")),
@@ -128,32 +134,44 @@ def test_converter_error_follows_the_cause_chain():
     assert str(err) == "export: tflite converter rejected operator 'weird_op' — try --format onnx"
 
 
-class _Noisy(TorchScriptExporter):
-    """A real TorchScript artifact whose runtime adds noise: parity must catch it."""
-
-    def run(self, path, inputs):
-        return [o + np.float32(0.5) for o in super().run(path, inputs)]
-
-
 class _HalfWriter(TorchScriptExporter):
     """Writes part of a file and then fails, like a converter dying mid-write."""
 
-    def convert(self, ctx, spec, dest):
+    def convert(self, ctx, spec, dest, options):
         dest.write_bytes(b"partial")
         raise RuntimeError("disk full while writing")
 
 
 @pytest.fixture
 def test_exporters():
-    register("noisy")(_Noisy)
     register("halfwriter")(_HalfWriter)
     yield
-    registry.remove("noisy")
     registry.remove("halfwriter")
 
 
-def test_fp32_below_60db_is_parity_failed_and_kept(tiny_zoo_entry, tmp_path, test_exporters):
-    (row,) = export(TINY, ExportSpec(formats=("noisy",), out_dir=tmp_path))
+def _perturb_runtime(monkeypatch, fmt: str) -> None:
+    """Make the runner runtime of ``fmt`` add noise to every output it reads: the code
+    ``edgebench run`` times is then wrong, and parity (which runs that same code) must say so."""
+    runtime = RUNTIMES[registry.get(fmt).runtime]
+    honest = runtime.outputs
+
+    def noisy(self):
+        return [np.asarray(o, dtype=np.float32) + np.float32(0.5) for o in honest(self)]
+
+    monkeypatch.setattr(runtime, "outputs", noisy)
+
+
+RUNNABLE = [f for f in registry.names()
+            if registry.get(f).unavailable_reason() is None and registry.get(f).runnable_here]
+
+
+@pytest.mark.parametrize("fmt", RUNNABLE)
+def test_perturbed_runtime_output_fails_parity_and_the_artifact_is_kept(tiny_zoo_entry, tmp_path, monkeypatch,
+                                                                       fmt):
+    (honest,) = export(TINY, ExportSpec(formats=(fmt,), out_dir=tmp_path / "honest"))
+    assert honest.status == Status.OK, honest.error
+    _perturb_runtime(monkeypatch, fmt)
+    (row,) = export(TINY, ExportSpec(formats=(fmt,), out_dir=tmp_path / "perturbed"))
     assert row.status == Status.PARITY_FAILED
     assert row.error.stage == "parity" and "60 dB" in row.error.message
     path = Path(row.artifact.path)
@@ -162,8 +180,11 @@ def test_fp32_below_60db_is_parity_failed_and_kept(tiny_zoo_entry, tmp_path, tes
     assert read_manifest(path)["parity"]["vs_eager"]["sqnr_db"] < 60
 
 
-def test_int8_low_agreement_is_a_warning_not_a_failure(tiny_zoo_entry, tmp_path, test_exporters):
-    (row,) = export(TINY, ExportSpec(formats=("noisy",), variant=Variant("int8"), out_dir=tmp_path))
+def test_int8_low_agreement_is_a_warning_not_a_failure(tiny_zoo_entry, tmp_path, monkeypatch):
+    fmt = RUNNABLE[0]
+    _perturb_runtime(monkeypatch, fmt)
+    (row,) = export(TINY, ExportSpec(formats=(fmt,), variant=Variant("int8", int8_mode="dynamic"),
+                                     out_dir=tmp_path))
     assert row.status == Status.OK
     agreement = row.parity["vs_eager"]["top1_agreement"]
     assert (agreement < 0.9) == any("top-1 agreement" in w for w in row.warnings)

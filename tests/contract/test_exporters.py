@@ -1,22 +1,49 @@
-"""Every registered exporter × every ``--all`` variant on the tiny CNN: each cell is a sound artifact
-with a valid manifest and parity, or an explicit UNSUPPORTED row saying why."""
+"""Every registered format plug-in × every ``--all`` variant on the tiny CNN: each cell is a sound
+artifact with a valid manifest and parity, or an explicit UNSUPPORTED row saying why; and every
+plug-in declares its format as data the rest of edgebench derives its lists from."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edgebench.exporters import export, registry
+from edgebench.exporters import (MATRIX_VARIANTS, all_libraries, export, for_suffix, format_option_fields,
+                                 formats, registry, runtime_for)
 from edgebench.exporters.manifest import read_manifest, validate
 from edgebench.exporters.parity import FP32_MIN_SQNR_DB
-from edgebench.exporters.pipeline import MATRIX_VARIANTS
 from edgebench.results import Status, Store
+from edgebench.runner import RUNTIMES
+from edgebench.runner.batch import run_batch
 from edgebench.spec import ExportSpec, ModelSpec
 
 CELLS = [(fmt, v.label) for fmt in registry.names() for v in MATRIX_VARIANTS]
+
+
+@pytest.mark.parametrize("fmt", registry.names())
+def test_plugin_declares_its_format_as_data(fmt):
+    exporter = registry.get(fmt)
+    assert exporter.name == fmt and fmt in formats()
+    assert exporter.runtime in RUNTIMES and runtime_for(fmt) == exporter.runtime
+    assert exporter.extension.startswith(".") and exporter.extension in exporter.file_suffixes()
+    for suffix in exporter.file_suffixes():
+        assert for_suffix(Path(f"model{suffix.upper()}")) is exporter
+    assert exporter.precisions and set(exporter.precisions) <= {"fp32", "fp16", "int8", "int8-dynamic"}
+    assert exporter.modules and exporter.libraries and set(exporter.libraries) <= set(all_libraries())
+    assert exporter.converter_dist and exporter.cost > 0
+    assert (exporter.unavailable_reason() is None) or exporter.install_hint() in exporter.unavailable_reason()
+    if exporter.Options is None:
+        assert exporter.options() is None
+        return
+    assert dataclasses.is_dataclass(exporter.Options) and exporter.Options.__dataclass_params__.frozen
+    defaults = exporter.options()
+    assert defaults == exporter.Options() and exporter.options(dataclasses.asdict(defaults)) == defaults
+    flags = {f.name: f for f in format_option_fields() if f.fmt == fmt}
+    assert set(flags) == {f.name for f in dataclasses.fields(exporter.Options)}
+    assert all(f.flag.startswith("--") and f.help for f in flags.values())
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +102,14 @@ def test_cell(matrix, fmt, variant):
     assert row.status == Status.OK, row.error
     path = Path(row.artifact.path)
     assert path.exists() and path.name == f"tiny_cnn-{variant}{exporter.extension}"
+    assert for_suffix(path) is exporter
     manifest = read_manifest(path)
     validate(manifest)
     assert manifest == row.artifact.manifest
     assert manifest["format"] == fmt and manifest["variant"] == variant and manifest["model"] == "tiny_cnn"
+    assert manifest["runtime"] == exporter.runtime
+    options = dataclasses.asdict(exporter.options()) if exporter.Options is not None else {}
+    assert {k: manifest["export_options"].get(k) for k in options} == options  # the defaults, recorded
     assert manifest["size_bytes"] == row.artifact.size_bytes > 0
     if path.is_file():
         assert manifest["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -98,8 +129,16 @@ def test_cell(matrix, fmt, variant):
         else:
             assert eager["sqnr_db"] > 10  # fp16 / int8 on the tiny CNN still track eager
         assert (manifest["parity"]["vs_untransformed"] is not None) is transformed
-        outs = exporter.run(path, [np.ones((1, 3, 32, 32), np.float32)])
+        # the artifact runs in its runner runtime (the code `edgebench run` times), float in, float out
+        (outs,) = run_batch(exporter.runtime, path, [[np.ones((1, 3, 32, 32), np.float32)]])
         assert outs[0].shape[-1] == 10 and outs[0].dtype == np.float32
+        # what the runtime says about the file's input (a TorchScript file does not state its shape)
+        (info,) = exporter.file_inputs(path)
+        assert info["dtype"] == manifest["inputs"][0]["dtype"]
+        assert (info["value_range"] is not None) is (info["dtype"] in ("int8", "uint8"))
+        if info["shape"] is not None:
+            assert info["shape"] == [1, 3, 32, 32] and info["layout"] == "NCHW"
+            assert exporter.file_input_shape(path) == (1, 3, 32, 32)
     else:
         assert manifest["parity"] == {"vs_eager": None, "vs_untransformed": None}
         assert manifest["runnable_reason"]

@@ -53,6 +53,8 @@ def test_export_int8_dynamic_and_unsupported_row(tiny_zoo_entry, tmp_path, db, c
     (["--arch", "resnet18"], "--arch needs --checkpoint"),
     (["--jobs", "0"], "--jobs 0"),
     (["--opset", "3"], "--opset 3"),
+    (["--opset", "3", "--format", "torchscript"], "--opset 3"),
+    (["--int8-method", "minmax"], "unknown TFLite int8 method"),
     (["--format", "nope"], "unknown exporter 'nope'"),
     (["--checkpoint", "/nonexistent/model.pt", "--arch", "resnet18"], "load:"),
 ])
@@ -65,6 +67,29 @@ def test_bad_flags_are_one_line(tmp_path, db, capsys, argv, message):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error") and message in lines[0], err
     assert "Traceback" not in err
+
+
+def test_format_flags_come_from_the_plugins_options(capsys):
+    from edgebench.exporters import format_option_fields, formats
+
+    code, out, _ = run(capsys, "export", "--help")
+    assert code == 0
+    import re
+
+    text = re.sub(r"[│\s]+", " ", out)  # rich draws the help in a box, wrapping the lines
+    for f in format_option_fields():
+        assert f.flag in text
+    assert ", ".join(formats()) in text  # --format help lists the registry
+
+
+def test_format_flags_reach_the_plugin_and_the_manifest(tiny_zoo_entry, tmp_path, db, capsys):
+    import json
+
+    code, _, err = run(capsys, "--db", str(db), "export", "--model", "tiny_cnn", "--format", "onnx",
+                       "--opset", "17", "--out", str(tmp_path))
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "tiny_cnn" / "tiny_cnn-fp32.onnx.manifest.json").read_text())
+    assert manifest["export_options"]["opset"] == 17 and manifest["converter"]["opset"] == 17
 
 
 def test_no_format_is_an_error(tmp_path, db, capsys):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from edgebench.exporters import export, registry
+from edgebench.runner.batch import run_batch
 from edgebench.results import Status
 from edgebench.spec import ExportSpec, ModelSpec, Variant
 
@@ -53,6 +54,7 @@ def test_int8_keeps_top1(photos, fmt, tmp_path):
                                       calibration_samples=16, parity_samples=4))
     assert row.status == Status.OK, row.error
     assert row.artifact.manifest["source"]["sha256"]
-    chelsea, coffee = exporter.run(Path(row.artifact.path), [images["chelsea"].numpy(), images["coffee"].numpy()])
+    (chelsea,), (coffee,) = run_batch(exporter.runtime, Path(row.artifact.path),
+                                      [[images["chelsea"].numpy()], [images["coffee"].numpy()]])
     assert int(np.argmax(chelsea)) in CATS
     assert int(np.argmax(coffee)) == ESPRESSO

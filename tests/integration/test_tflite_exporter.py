@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from edgebench.errors import ExportError
-from edgebench.exporters.base import ExportContext, precision_label, registry
+from edgebench.errors import ConfigError, ExportError
+from edgebench.exporters import ExportContext, precision_label, registry
 from edgebench.models import InputSpec, LoadedModel
+from edgebench.runner.batch import run_batch
 from edgebench.spec import ExportSpec, Variant
 
 EXPORTER = registry.get("tflite")
@@ -43,10 +44,11 @@ def _context(module, variant, calibration):
 def _export(tmp_path, tiny_cnn, calibration, variant, method="aeq"):
     ctx = _context(tiny_cnn, variant, calibration)
     dest = tmp_path / f"tiny-{variant.label}-{method}.tflite"
-    exporter = type(EXPORTER)()
-    exporter.int8_static_method = method
-    result = exporter.convert(ctx, ExportSpec(formats=("tflite",), variant=variant), dest)
-    outs = exporter.run(dest, [x.numpy() for x in ctx.parity_inputs])
+    exporter = EXPORTER
+    options = exporter.options({"int8_method": method})
+    result = exporter.convert(ctx, ExportSpec(formats=("tflite",), variant=variant), dest, options)
+    # the LiteRT runtime of the runner: (de)quantises int8 I/O with the file's scale / zero point
+    outs = [sample[0] for sample in run_batch(exporter.runtime, dest, [[x.numpy()] for x in ctx.parity_inputs])]
     ref = np.concatenate([r.numpy() for r in ctx.reference_outputs])
     return dest, result, np.concatenate(outs), ref, exporter
 
@@ -93,7 +95,12 @@ def test_each_precision_converts_runs_and_matches_eager(tmp_path, tiny_cnn, cali
 def test_static_int8_without_calibration_is_an_export_error(tmp_path, tiny_cnn):
     ctx = _context(tiny_cnn, Variant(precision="int8"), [])
     with pytest.raises(ExportError, match="calibration"):
-        EXPORTER.convert(ctx, ExportSpec(), tmp_path / "x.tflite")
+        EXPORTER.convert(ctx, ExportSpec(), tmp_path / "x.tflite", EXPORTER.options())
+
+
+def test_unknown_int8_method_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown TFLite int8 method 'minmax'"):
+        EXPORTER.options({"int8_method": "minmax"})
 
 
 def test_every_precision_is_supported_and_a_broken_file_is_reported(tmp_path):

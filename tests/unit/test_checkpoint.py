@@ -58,9 +58,9 @@ def test_pt2_needs_no_code(tmp_path, r18):
 def test_torchscript(tmp_path, r18):
     path = tmp_path / "m.pt"
     torch.jit.save(torch.jit.trace(r18, torch.randn(1, 3, 64, 64)), path)
-    assert detect_kind(path) == "torchscript"
+    assert detect_kind(path) == "jit"
     lm = load(ModelSpec(name=None, checkpoint=path))
-    assert lm.source["kind"] == "torchscript"
+    assert lm.source["kind"] == "jit"
     assert _same(lm.module, r18, torch.randn(1, 3, 64, 64))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from edgebench.exporters.variants.layers import called_layers, weight_layers
+
 KEPT_REASON = "first and last layer kept in full precision"
 
 
@@ -40,8 +42,6 @@ def binarize(module: Any, example: Any, activations: bool = False) -> dict[str, 
     """
     import torch
     import torch.nn as nn
-
-    from edgebench.exporters.variants import called_layers, weight_layers
 
     called = called_layers(module, example)
     ran = {id(m) for _, m in called}

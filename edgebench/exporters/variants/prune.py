@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgebench.errors import UnsupportedError
+from edgebench.exporters.variants.layers import weight_layers
 
 UNSTRUCTURED_NOTE = (
     "unstructured sparsity only zeroes weights inside dense tensors: dense CPU kernels "
@@ -22,8 +23,6 @@ def prune_unstructured(module: Any, amount: float) -> dict[str, Any]:
     """
     import torch
     from torch.nn.utils import prune
-
-    from edgebench.exporters.variants import weight_layers
 
     layers = weight_layers(module)
     with torch.no_grad():
@@ -49,8 +48,6 @@ def prune_structured(module: Any, amount: float, example: Any) -> dict[str, Any]
     except ImportError:
         raise UnsupportedError("structured pruning needs torch-pruning, which is not installed",
                                hint="pip install 'edgebench[prune]'") from None
-    from edgebench.exporters.variants import weight_layers
-
     layers = weight_layers(module, example)
     if len(layers) < 2:
         raise UnsupportedError("structured pruning needs at least two Conv/Linear layers",

@@ -1,0 +1,212 @@
+"""One export cell — (format, variant) of one model — from conversion to its result row.
+
+For each cell: an unavailable converter or an impossible combination is an UNSUPPORTED row; the
+converter writes to a temporary name that is moved into place only when the file is complete;
+the artifact runs on the parity inputs through the runner's batch mode (the same runtime code
+``edgebench run`` times) or, where its runtime cannot run here, is checked structurally; its
+manifest is written beside it. Every outcome is a RunResult; nothing here raises for a
+converter's failure.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgebench import __version__
+from edgebench.errors import EdgebenchError, ExportError, UnsupportedError
+from edgebench.exporters.base import ConvertResult, Exporter, registry
+from edgebench.exporters.context import ExportContext, precision_label
+from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters.manifest import build_manifest, file_facts, write_manifest
+from edgebench.exporters.parity import FP32_MIN_SQNR_DB, INT8_MIN_TOP1, compare
+from edgebench.results.model import ArtifactInfo, ErrorInfo, RunResult, Status
+from edgebench.runner import RunnerError
+from edgebench.runner.batch import run_batch
+from edgebench.spec import ExportSpec, ModelSpec, Variant, spec_hash
+
+EXPORT_TARGET = "export"  # RunResult.target of export rows: no device is involved
+
+
+@dataclass
+class Cell:
+    """One (format, variant) export of one model. ``spec`` names only this format and variant,
+    and carries this format's Options (filled with defaults) as its only format options."""
+
+    model_spec: ModelSpec
+    spec: ExportSpec
+    fmt: str
+
+    @property
+    def variant(self) -> Variant:
+        return self.spec.variant
+
+    @property
+    def options(self) -> Any:
+        """This cell's format Options (None for a format without options)."""
+        return self.spec.format_options.get(self.fmt)
+
+    @property
+    def hash(self) -> str:
+        return spec_hash(self.model_spec, self.spec)
+
+
+def artifact_path(out_dir: Path, model_label: str, variant: Variant, extension: str) -> Path:
+    """``<out_dir>/<model>/<model>-<variant><ext>``: where an artifact lands."""
+    return Path(out_dir) / model_label / f"{model_label}-{variant.label}{extension}"
+
+
+def _environment() -> dict[str, Any]:
+    return {"host": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
+            "machine": platform.machine(), "edgebench": __version__}
+
+
+def row(cell: Cell, label: str, status: Status, *, error: EdgebenchError | None = None,
+        detail: str | None = None, **kw: Any) -> RunResult:
+    """The RunResult(kind="export") of ``cell`` for model ``label`` with ``status``."""
+    err = None
+    if error is not None:
+        err = ErrorInfo(error.stage, error.message, error.hint, detail)
+    return RunResult(model=label, format=cell.fmt, variant=cell.variant.label, target=EXPORT_TARGET,
+                     status=status, spec_hash=cell.hash, kind="export", error=err,
+                     spec={"model": cell.model_spec.to_dict(), "export": cell.spec.to_dict()},
+                     environment=_environment(), **kw)
+
+
+def skip_reason(cell: Cell) -> UnsupportedError | None:
+    """Why ``cell`` cannot be exported here at all (converter missing, precision unsupported)."""
+    exporter = registry.get(cell.fmt)
+    reason = exporter.unavailable_reason()
+    if reason is not None:
+        return UnsupportedError(f"{cell.fmt} unavailable: {reason}", hint=exporter.install_hint())
+    reason = exporter.supports(cell.variant)
+    return UnsupportedError(reason) if reason is not None else None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _move_into_place(tmp: Path, dest: Path) -> None:
+    # a directory package cannot be os.replace'd over a non-empty one: park the old copy first
+    if dest.is_dir():
+        old = dest.with_name(f".old-{uuid.uuid4().hex[:8]}-{dest.name}")
+        os.replace(dest, old)
+        os.replace(tmp, dest)
+        _remove(old)
+    else:
+        os.replace(tmp, dest)
+
+
+def run_cell(cell: Cell, ctx: ExportContext | None, loaded: Any) -> RunResult:
+    """Export one cell; every outcome is a RunResult (never raises for a converter's failure).
+    ``ctx`` may be None only when :func:`skip_reason` gives a reason."""
+    exporter: Exporter = registry.get(cell.fmt)
+    label = loaded.label
+    skip = skip_reason(cell)
+    if skip is not None:
+        return row(cell, label, Status.UNSUPPORTED, error=skip)
+    assert ctx is not None
+    dest = artifact_path(cell.spec.out_dir, label, cell.variant, exporter.extension_for(cell.options))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # the temp name keeps the extension: some converters pick the container format from it
+    tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{dest.name}")
+    t0 = time.perf_counter()
+    try:
+        try:
+            result = exporter.convert(ctx, cell.spec, tmp, cell.options)
+        except EdgebenchError:
+            raise
+        except Exception as exc:  # converters raise anything; it becomes one classified line
+            raise converter_error(cell.fmt, exc, exporter.alternatives) from exc
+        export_s = time.perf_counter() - t0
+        if not tmp.exists():
+            raise ExportError(f"{cell.fmt} converter wrote nothing at {tmp.name}")
+        return _finish(cell, ctx, exporter, result, tmp, dest, export_s)
+    except UnsupportedError as err:
+        return row(cell, label, Status.UNSUPPORTED, error=err)
+    except EdgebenchError as err:
+        detail = traceback.format_exc(limit=-3) if err.__cause__ is not None else None
+        return row(cell, label, Status.EXPORT_FAILED, error=err, detail=detail,
+                   timings_s={"export": time.perf_counter() - t0})
+    finally:
+        if tmp.exists() or tmp.is_symlink():
+            _remove(tmp)
+
+
+def artifact_outputs(exporter: Exporter, path: Path, inputs: list[Any]) -> list[Any]:
+    """The first output (float32, batch dim kept) of the artifact at ``path`` for each batch-1
+    input array, run by the format's runner runtime in this process (``run_batch``: the same
+    bind / invoke / outputs code that ``edgebench run`` times). ExportError (stage ``parity``)
+    when the runtime cannot load or run it."""
+    try:
+        outputs = run_batch(exporter.runtime, path, [[x] for x in inputs])
+    except RunnerError as exc:
+        raise ExportError(f"the {exporter.runtime} runtime cannot run the {exporter.name} artifact: {exc.message}",
+                          stage="parity", hint=exc.hint or "re-export it, or try another format") from None
+    return [sample[0] for sample in outputs]
+
+
+def _parity(exporter: Exporter, ctx: ExportContext, path: Path) -> dict[str, Any]:
+    classification = ctx.input_spec.task == "classification"
+    outs = artifact_outputs(exporter, path, [x.numpy() for x in ctx.parity_inputs])
+    try:
+        vs_eager = compare(ctx.reference_outputs, outs, classification=classification)
+        vs_orig = (None if ctx.untransformed_outputs is None
+                   else compare(ctx.untransformed_outputs, outs, classification=classification))
+    except ValueError as exc:
+        raise ExportError(f"{exporter.name} artifact outputs do not match the model's: {exc}",
+                          stage="parity") from None
+    return {"vs_eager": vs_eager, "vs_untransformed": vs_orig}
+
+
+def _finish(cell: Cell, ctx: ExportContext, exporter: Exporter, result: ConvertResult, tmp: Path, dest: Path,
+            export_s: float) -> RunResult:
+    warnings = list(result.notes)
+    t0 = time.perf_counter()
+    status = Status.OK
+    error = None
+    not_runnable = exporter.runnable_reason()
+    if not_runnable is None:
+        parity = _parity(exporter, ctx, tmp)
+        eager = parity["vs_eager"]
+        label = precision_label(cell.variant)
+        if label == "fp32" and eager["sqnr_db"] < FP32_MIN_SQNR_DB:
+            status = Status.PARITY_FAILED
+            error = ExportError(f"fp32 {cell.fmt} artifact reaches {eager['sqnr_db']:.1f} dB SQNR against eager "
+                                f"(needs ≥ {FP32_MIN_SQNR_DB:.0f} dB)", stage="parity",
+                                hint="the artifact is kept; compare its outputs or try another format/opset")
+        if label.startswith("int8") and eager["top1_agreement"] is not None and eager["top1_agreement"] < INT8_MIN_TOP1:
+            warnings.append(f"int8 top-1 agreement with eager is {eager['top1_agreement']:.0%} (< {INT8_MIN_TOP1:.0%})"
+                            " over the parity inputs")
+    else:
+        problems = exporter.check(tmp)
+        if problems:
+            raise ExportError(f"{cell.fmt} artifact fails its structural check: {'; '.join(problems)}")
+        parity = {"vs_eager": None, "vs_untransformed": None}
+        warnings.append(f"not run here ({not_runnable}): checked structurally, no parity numbers")
+    parity_s = time.perf_counter() - t0
+    facts = file_facts(tmp)
+    _move_into_place(tmp, dest)
+    manifest = build_manifest(exporter, cell.spec, cell.options, ctx, result, dest, facts, parity, warnings,
+                              status.value, export_s)
+    write_manifest(dest, manifest)
+    info = ctx.transform_info
+    artifact = ArtifactInfo(path=str(dest), format=cell.fmt, variant=cell.variant.label,
+                            size_bytes=facts["size_bytes"], gzip_bytes=facts["gzip_bytes"], sha256=facts["sha256"],
+                            params=manifest["params"], nonzero_params=manifest["nonzero_params"],
+                            macs=manifest["macs"], packed_1bit_bytes=info.get("packed_1bit_bytes"),
+                            manifest=manifest)
+    return row(cell, ctx.loaded.label, status, error=error, artifact=artifact, parity=parity,
+               timings_s={"export": round(export_s, 3), "parity": round(parity_s, 3)},
+               warnings=tuple(warnings))

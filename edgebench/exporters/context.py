@@ -1,0 +1,174 @@
+"""The per-(model, variant) work every format shares: transform, calibration, references, graphs.
+
+:class:`ContextBuilder` loads nothing itself: it takes a loaded model and builds one
+:class:`ExportContext` per variant, sharing the transformed module, its eager reference outputs
+and the traced / exported graphs between the variants (and formats) that need the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from edgebench.errors import ConfigError
+from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters.variants import apply
+from edgebench.exporters.variants.calibration import calibration_inputs
+from edgebench.models.counting import count
+from edgebench.spec import ExportSpec, Variant
+
+
+def precision_label(variant: Variant) -> str:
+    """``fp32``, ``fp16``, ``int8`` (static, calibrated) or ``int8-dynamic`` (weights only)."""
+    if variant.precision == "int8" and variant.int8_mode == "dynamic":
+        return "int8-dynamic"
+    return variant.precision
+
+
+@dataclass
+class ExportContext:
+    """The work shared by every format for one (model, variant), computed once.
+
+    ``module`` is the transformed eval-mode module (pruned / binarized / untouched); ``example``
+    a batch-1 input; ``calibration`` the calibration batches (batch-1 tensors, only filled for
+    static int8); ``parity_inputs`` the batch-1 inputs parity runs on; ``reference_outputs`` the
+    transformed module's eager outputs on them and ``untransformed_outputs`` the original
+    module's (None when the variant has no torch-level transform). ``transform_info`` comes from
+    the variant transform; ``counts`` are the transformed module's params / MACs.
+    """
+
+    loaded: Any  # edgebench.models.LoadedModel
+    variant: Variant
+    module: Any
+    example: Any
+    calibration: list[Any] = field(default_factory=list)
+    parity_inputs: list[Any] = field(default_factory=list)
+    reference_outputs: list[Any] = field(default_factory=list)
+    untransformed_outputs: list[Any] | None = None
+    transform_info: dict[str, Any] = field(default_factory=dict)
+    counts: Any = None  # edgebench.models.counting.Counts
+    # shared by every variant with the same torch-level transform (fp32 / fp16 / int8 of one module):
+    # the traced and exported graphs, and whatever a format derives from them (e.g. its fp32 file)
+    shared: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def input_spec(self) -> Any:
+        """The model's InputSpec."""
+        return self.loaded.input_spec
+
+    @property
+    def precision(self) -> str:
+        """The variant's precision label (see :func:`precision_label`)."""
+        return precision_label(self.variant)
+
+    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()`` once per transform: later variants of the same module reuse the value."""
+        if key not in self.shared:
+            self.shared[key] = make()
+        return self.shared[key]
+
+    def exported_program(self) -> Any:
+        """One ``torch.export`` of the transformed module, shared by every format and precision."""
+
+        def make() -> Any:
+            import torch
+
+            try:
+                return torch.export.export(self.module, (self.example,), strict=False)
+            except Exception as exc:  # torch.export raises many types; all mean "cannot capture"
+                raise converter_error("torch.export", exc) from exc
+
+        return self.memo("torch.export", make)
+
+    def traced(self) -> Any:
+        """One ``torch.jit.trace`` of the transformed module, shared by every format and precision."""
+
+        def make() -> Any:
+            import torch
+
+            try:
+                with torch.no_grad():
+                    return torch.jit.trace(self.module, (self.example,), check_trace=False)
+            except Exception as exc:  # tracing errors have no common base class
+                raise converter_error("torch.jit.trace", exc) from exc
+
+        return self.memo("torch.jit.trace", make)
+
+
+@dataclass
+class _Shared:
+    """What every variant with the same torch-level transform shares (module, outputs, caches)."""
+
+    module: Any
+    info: dict[str, Any]
+    counts: Any
+    reference_outputs: list[Any]
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+
+def eager_outputs(module: Any, inputs: Sequence[Any]) -> list[Any]:
+    """The first output of ``module`` on each input, as float32 numpy arrays (batch dim kept)."""
+    import torch
+
+    outs = []
+    with torch.no_grad():
+        for x in inputs:
+            y = module(x)
+            if isinstance(y, (tuple, list)):
+                y = y[0]
+            outs.append(y.detach().float().numpy().copy())
+    return outs
+
+
+class ContextBuilder:
+    """Builds the :class:`ExportContext` of each variant of one loaded model, sharing the transform,
+    its reference outputs and the traced / exported graphs between variants that need the same."""
+
+    def __init__(self, loaded: Any, spec: ExportSpec):
+        self.loaded = loaded
+        self.spec = spec
+        self._inputs: tuple[list[Any], list[Any]] | None = None
+        self._shared: dict[tuple, _Shared] = {}
+        self._base_outputs: list[Any] | None = None
+
+    def inputs(self) -> tuple[list[Any], list[Any]]:
+        """(calibration inputs, parity inputs), drawn once from the same source, never overlapping."""
+        if self._inputs is None:
+            n_cal, n_par = self.spec.calibration_samples, self.spec.parity_samples
+            if n_cal < 1 or n_par < 1:
+                raise ConfigError(f"calibration samples ({n_cal}) and parity samples ({n_par}) must be ≥ 1")
+            pool = calibration_inputs(self.loaded.input_spec, self.spec.calibration_dir, n=n_cal + n_par)
+            # a small folder: keep at least half of it for calibration, the rest for parity
+            n_par = min(n_par, max(1, len(pool) // 2))
+            cal, par = pool[:len(pool) - n_par] or pool, pool[len(pool) - n_par:]
+            self._inputs = (cal, par)
+        return self._inputs
+
+    def base_outputs(self) -> list[Any]:
+        """Eager outputs of the untransformed model on the parity inputs."""
+        if self._base_outputs is None:
+            self._base_outputs = eager_outputs(self.loaded.module, self.inputs()[1])
+        return self._base_outputs
+
+    def _transform(self, variant: Variant) -> _Shared:
+        key = (variant.transform, variant.amount, variant.binarize_activations)
+        if key not in self._shared:
+            example = self.loaded.input_spec.example(1)
+            module, info = apply(self.loaded.module, variant, example)
+            refs = self.base_outputs() if variant.transform == "none" else eager_outputs(module, self.inputs()[1])
+            self._shared[key] = _Shared(module, info, count(module, example), refs)
+        return self._shared[key]
+
+    def context(self, variant: Variant) -> ExportContext:
+        """The context of ``variant`` (transform applied, references computed)."""
+        shared = self._transform(variant)
+        cal, par = self.inputs()
+        untransformed = None if variant.transform == "none" else self.base_outputs()
+        return ExportContext(
+            loaded=self.loaded, variant=variant, module=shared.module,
+            example=self.loaded.input_spec.example(1),
+            calibration=cal if precision_label(variant) == "int8" else [],
+            parity_inputs=par, reference_outputs=shared.reference_outputs,
+            untransformed_outputs=untransformed, transform_info=shared.info, counts=shared.counts,
+            shared=shared.cache,
+        )
