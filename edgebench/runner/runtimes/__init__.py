@@ -32,13 +32,15 @@ class Runtime(abc.ABC):
     """One inference library running one model file.
 
     Class attributes (data, read without instantiating): ``name`` (registry key), ``module`` (import
-    name probed on a device), ``dist`` (pip distribution that installs it), ``platforms``
+    name probed on a device), ``requires`` (further import names the library needs but does not
+    install itself), ``dist`` (pip distribution that installs it), ``platforms``
     (``sys.platform`` prefixes it runs on; empty = any), ``timed_region`` (the library call that
     :meth:`invoke` times), ``install_hint``. Instance attributes after ``__init__``: ``version``,
     ``delegate`` (execution provider / delegate in use, or None)."""
 
     name: str = ""
     module: str = ""
+    requires: tuple = ()
     dist: str = ""
     platforms: tuple = ()
     timed_region: str = "invoke"
@@ -64,12 +66,13 @@ class Runtime(abc.ABC):
         if cls.platforms and not any(sys.platform.startswith(p) for p in cls.platforms):
             return "unsupported here: %s needs %s" % (cls.name, " or ".join(_PLATFORM_NAMES.get(p, p)
                                                                              for p in cls.platforms))
-        try:
-            found = importlib.util.find_spec(cls.module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            return "%s is not installed: %s" % (cls.module, cls.install_hint or "pip install " + cls.dist)
+        for module in (cls.module,) + tuple(cls.requires):
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                return "%s is not installed: %s" % (module, cls.install_hint or "pip install " + cls.dist)
         return None
 
     def _missing(self, exc: BaseException) -> RunnerError:
