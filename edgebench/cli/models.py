@@ -36,7 +36,7 @@ def doctor_cmd(
 
     rows = checks()
     if target:
-        from edgebench.targets.devices import target_checks
+        from edgebench.cli.devices import target_checks
 
         rows += target_checks(target, devices_file=devices)
     table = Table(title="edgebench doctor")

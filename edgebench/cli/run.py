@@ -15,6 +15,10 @@ from edgebench.cli import app, console, err_console, state
 from edgebench.errors import ConfigError
 
 OUTPUT_HELP = "Output: table, markdown, csv or json."
+# target option → the `run` flag that sets it (error messages name the flag)
+TARGET_FLAGS = {"accept_new_host_key": "--accept-new-host-key", "benchmark_binary": "--benchmark-binary",
+                "runner": "--android-runner", "apk": "--apk", "cooldown_temp_c": "--cooldown-temp",
+                "delegate": "--delegate"}
 _FAILED = ("LOAD_FAILED", "EXPORT_FAILED", "DEPLOY_FAILED", "RUN_FAILED", "TIMEOUT", "INTERRUPTED")
 
 
@@ -87,7 +91,9 @@ def run_cmd(
                                                  help="adb: benchmark_model (default) or app (android_app)."),
     apk: Optional[Path] = typer.Option(None, "--apk", help="adb --android-runner app: APK to install if missing."),
     cooldown_temp: Optional[float] = typer.Option(None, "--cooldown-temp",
-                                                  help="adb/ssh: wait until the device is below this °C."),
+                                                  help="Wait until the device is at or below this °C."),
+    delegate: Optional[str] = typer.Option(None, "--delegate",
+                                           help="adb: cpu, xnnpack, gpu or nnapi (what the Android runner offers)."),
 ) -> None:
     """Measure artifacts on a target: latency statistics, memory, size and (with --dataset) accuracy.
     Every result goes to the results database as soon as it exists."""
@@ -102,13 +108,11 @@ def run_cmd(
                       max_seconds=max_seconds, threads=threads, include_io=include_io,
                       input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout)
     found = discover(artifacts)
-    if android_runner not in (None, "benchmark_model", "app"):
-        raise ConfigError(f"unknown --android-runner {android_runner!r}", hint="benchmark_model or app")
-    options = {"devices_file": devices, "accept_new_host_key": accept_new_host_key or None,
-               "benchmark_binary": benchmark_binary, "runner": android_runner, "apk": apk,
-               "cooldown_temp_c": cooldown_temp}
-    # unset flags stay out, so a devices-file entry's own options apply
-    tgt = resolve(target, **{k: v for k, v in options.items() if v is not None})
+    # unset flags stay out, so a devices-file entry's own options apply; the target class's Options
+    # validate the rest (one line naming the flag when a target does not take it)
+    options = {"accept_new_host_key": accept_new_host_key or None, "benchmark_binary": benchmark_binary,
+               "runner": android_runner, "apk": apk, "cooldown_temp_c": cooldown_temp, "delegate": delegate}
+    tgt = resolve(target, devices, flags=TARGET_FLAGS, **{k: v for k, v in options.items() if v is not None})
     results = []
     try:
         with Store(state.db) as store:
@@ -175,7 +179,9 @@ class _Progress:
 
     def finished(self, cell, result, skipped: bool) -> None:
         if not skipped:
-            p50 = f" p50 {result.latency.p50_ms:.3g} ms" if result.latency and result.latency.p50_ms else ""
+            lat = result.latency
+            p50 = (f" p50 {lat.p50_ms:.3g} ms" if lat and lat.p50_ms is not None else
+                   f" mean {lat.mean_ms:.3g} ms" if lat and lat.mean_ms is not None else "")
             self.progress.console.print(f"{result.status.value:>13} {cell.label}{p50}", highlight=False)
         self.progress.advance(self.task)
         self.progress.refresh()

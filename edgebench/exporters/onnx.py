@@ -17,7 +17,9 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+import numpy as np
 
 from edgebench.errors import ConfigError
 from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Exporter, dist_version,
@@ -179,12 +181,11 @@ class OnnxExporter(Exporter):
                 "calibration_samples": len(ctx.calibration)}
 
     def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
-        """Elements and non-zero elements of the graph's numeric initializers."""
-        import numpy as np
-
+        """Elements and non-zero elements of the numeric weight tensors: graph initializers and
+        tensor-valued ``Constant`` nodes (what paddle2onnx and many other exporters emit), in the
+        main graph and every subgraph (If / Loop / Scan bodies). Scalars are not counted."""
         try:
             import onnx
-            from onnx import numpy_helper
         except ImportError:
             return None, None
         from google.protobuf.message import DecodeError
@@ -194,9 +195,29 @@ class OnnxExporter(Exporter):
         except (DecodeError, OSError, ValueError):  # not an ONNX file: the run itself reports why
             return None, None
         total = nonzero = 0
-        for init in model.graph.initializer:
-            arr = numpy_helper.to_array(init)
-            if arr.dtype.kind in "fiu" and arr.ndim >= 1:
-                total += arr.size
-                nonzero += int(np.count_nonzero(arr))
+        for arr in _weight_arrays(model.graph):
+            total += arr.size
+            nonzero += int(np.count_nonzero(arr))
         return total, nonzero
+
+
+def _weight_arrays(graph: Any) -> Iterator[Any]:
+    """Numeric arrays of ≥ 1 dimension held by ``graph`` (initializers, Constant nodes) and its subgraphs."""
+    from onnx import AttributeProto, numpy_helper
+
+    tensors = list(graph.initializer)
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Constant" and attr.type == AttributeProto.TENSOR:
+                tensors.append(attr.t)
+            elif node.op_type == "Constant" and attr.type == AttributeProto.SPARSE_TENSOR:
+                tensors.append(attr.sparse_tensor.values)
+            elif attr.type == AttributeProto.GRAPH:
+                yield from _weight_arrays(attr.g)
+            elif attr.type == AttributeProto.GRAPHS:
+                for sub in attr.graphs:
+                    yield from _weight_arrays(sub)
+    for tensor in tensors:
+        arr = numpy_helper.to_array(tensor)
+        if arr.dtype.kind in "fiu" and arr.ndim >= 1:
+            yield arr

@@ -74,8 +74,8 @@ def run_parallel(builder: Any, cells: list, workers: int, emit: Callable[..., No
                     for cell, _ctx in futures[fut]:
                         emit(row(cell, builder.loaded.label, Status.EXPORT_FAILED, error=err))
                     continue
-                for row in rows:
-                    emit(row, stored=store_path is not None)
+                for result in rows:
+                    emit(result, stored=store_path is not None)
 
 
 def _pack(payload: list) -> bytes:

@@ -2,7 +2,9 @@
 
 Every outcome is a RunResult written to the store the moment it exists: OK, an ``UNSUPPORTED``
 row naming why, or a failure classified by stage (``LOAD_FAILED``, ``DEPLOY_FAILED``,
-``RUN_FAILED`` with the runner's stderr tail, ``TIMEOUT``, ``INTERRUPTED``).
+``RUN_FAILED`` with the runner's stderr tail, ``TIMEOUT``, ``INTERRUPTED``). Targets know runtimes,
+not formats: the artifact's format is mapped to its runner runtime here (the format plug-in says
+which), and a target that cannot run that runtime gives an UNSUPPORTED row before anything is deployed.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from edgebench import exporters
 from edgebench.errors import ConfigError, EdgebenchError, LoadError, TargetError, UnsupportedError
-from edgebench.harness import memory, stats
+from edgebench.harness import accuracy, memory, stats
 from edgebench.harness.artifacts import Artifact, file_input_shape
-from edgebench.harness.protocol import RunnerTimeout
+from edgebench.harness.hostinfo import environment
 from edgebench.results.model import ErrorInfo, LatencyStats, RunResult, Status
 from edgebench.spec import BenchSpec, spec_hash
-from edgebench.targets.base import Target
+from edgebench.targets import Target
+from edgebench.targets.transport import RunnerTimeout
 
 # the runner's error stage → the cell's status
 _STAGE_STATUS = {"unsupported": Status.UNSUPPORTED, "runtime": Status.LOAD_FAILED, "load": Status.LOAD_FAILED}
@@ -31,8 +35,6 @@ _STAGE_STATUS = {"unsupported": Status.UNSUPPORTED, "runtime": Status.LOAD_FAILE
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> dict[str, Any]:
-    from edgebench.harness.hostinfo import environment
-
     return environment()
 
 
@@ -53,8 +55,14 @@ def _status_of(err: EdgebenchError) -> Status:
     return Status.RUN_FAILED
 
 
+def runtime_of(fmt: str) -> str:
+    """The runner runtime that runs artifacts of format ``fmt`` (the format plug-in's ``runtime``)."""
+    return exporters.runtime_for(fmt)
+
+
 def latency_from_summary(summary: dict[str, Any]) -> LatencyStats:
-    """LatencyStats from a runner that reports aggregates only (benchmark_model); unknowns stay None."""
+    """LatencyStats from a runner that reports aggregates only (benchmark_model); unknowns stay None:
+    a build that printed no percentiles has ``p50_ms`` None and its average in ``mean_ms``."""
     get = summary.get
     mean, std = get("mean_ms"), get("std_ms")
     return LatencyStats(n=int(get("count") or 0), mean_ms=mean, std_ms=std, min_ms=get("min_ms"),
@@ -92,7 +100,12 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
         detail = getattr(err, "detail", None)
         return finish(_status_of(err), error=ErrorInfo(err.stage, err.message, err.hint, detail), **fields)
 
-    reason = target.supports(artifact.format)
+    try:
+        runtime = runtime_of(artifact.format)
+        reason = target.supports(runtime)  # may ask the device (ssh: which runtimes import there)
+    except EdgebenchError as err:
+        return failed(err if isinstance(err, (TargetError, UnsupportedError, ConfigError))
+                      else TargetError(err.message, hint=err.hint))
     if reason:
         return finish(Status.UNSUPPORTED, error=ErrorInfo("unsupported", reason))
 
@@ -101,8 +114,6 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
         inputs_npy = outputs_npy = None
         dataset = reference = None
         if bench.dataset:
-            from edgebench.harness import accuracy
-
             t0 = time.perf_counter()
             work = Path(tempfile.mkdtemp(prefix="edgebench-acc-"))
             try:
@@ -120,9 +131,10 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
             timings["prepare_dataset"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         try:
-            deployed = target.deploy(artifact.path, artifact.format)
+            deployed = target.deploy(artifact.path, runtime, label=artifact.format)
         except EdgebenchError as err:
-            return failed(err if isinstance(err, TargetError) else TargetError(err.message, hint=err.hint))
+            return failed(err if isinstance(err, (TargetError, UnsupportedError))
+                          else TargetError(err.message, hint=err.hint))
         timings["deploy"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         try:
@@ -156,12 +168,15 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
     elif raw.get("summary"):
         latency = latency_from_summary(raw["summary"])
         warnings = ("the runner reported aggregates only: no per-iteration samples, no confidence interval",)
+        if latency.p50_ms is None and latency.mean_ms is not None:
+            warnings = (*warnings, "the runner printed an average only (no percentiles): the table shows "
+                                   "that mean in the p50 column, labelled as a mean")
+        elif latency.mean_ms is None and latency.p50_ms is None:
+            return finish(Status.RUN_FAILED, samples=raw, error=ErrorInfo("run", "the runner reported no timings"))
     else:
         return finish(Status.RUN_FAILED, samples=raw, error=ErrorInfo("run", "the runner reported no timings"))
     acc = None
     if dataset is not None:
-        from edgebench.harness import accuracy
-
         if outputs_npy is None or not Path(outputs_npy).exists():
             return finish(Status.RUN_FAILED, samples=raw, latency=latency,
                           error=ErrorInfo("accuracy", "the runner returned no outputs for the dataset"))

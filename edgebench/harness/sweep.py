@@ -10,13 +10,18 @@ needed, so exporters share work across formats. Every result is stored the momen
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgebench import exporters
 from edgebench.errors import EdgebenchError
+from edgebench.harness.artifacts import from_path
+from edgebench.harness.measure import measure_artifact
 from edgebench.results.model import ErrorInfo, RunResult, Status
 from edgebench.spec import ExportSpec, ModelSpec, SweepSpec, Variant, spec_hash
+from edgebench.targets import resolve
 
 _EXPORT_OK = (Status.OK, Status.PARITY_FAILED)
 
@@ -92,11 +97,6 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
               devices_file: Path | None = None) -> list[RunResult]:
     """Run every cell not yet in ``store`` (all of them with ``force``); return each cell's result
     (stored ones for skipped cells) in cell order. ``devices_file`` resolves target aliases."""
-    from edgebench import exporters
-    from edgebench.harness.artifacts import from_path
-    from edgebench.harness.measure import measure_artifact
-    from edgebench.targets import resolve
-
     listener = listener or Listener()
     # a bad URI fails before any work
     targets = {uri: resolve(uri, devices_file=devices_file) for uri in spec.targets}
@@ -131,8 +131,6 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
             status = Status.LOAD_FAILED if err.stage == "load" else Status.EXPORT_FAILED
             exported = _export_failed(model, variant, formats, status, ErrorInfo(err.stage, err.message, err.hint))
         except Exception as exc:  # a converter bug: recorded as EXPORT_FAILED with its traceback; the sweep goes on
-            import traceback
-
             tail = "\n".join(traceback.format_exc().strip().splitlines()[-20:])
             exported = _export_failed(model, variant, formats, Status.EXPORT_FAILED,
                                       ErrorInfo("export", f"{type(exc).__name__}: {exc}".split("\n")[0],

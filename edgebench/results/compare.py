@@ -60,25 +60,43 @@ def quality_text(q: dict[str, Any]) -> str:
     return ", ".join(parts) or "—"
 
 
+def typical_ms(lat: Any) -> tuple[float | None, str | None]:
+    """(milliseconds, kind) a row shows as its typical latency: the median (``"p50"``), or for a
+    runner that printed only an average (old benchmark_model builds) the mean, kind ``"mean"``."""
+    if lat is None:
+        return None, None
+    if lat.p50_ms is not None:
+        return lat.p50_ms, "p50"
+    if lat.mean_ms is not None:
+        return lat.mean_ms, "mean"
+    return None, None
+
+
 def includes_io(r: RunResult) -> bool:
     """Whether ``r``'s timed iterations include pre/post-processing and copies (--include-io)."""
     return bool(r.timed_region and r.timed_region.endswith("+io"))
 
 
 def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str, Any]]:
-    """The compare table as dicts: identity, size, counts, quality, latency, memory, speed-up, status."""
+    """The compare table as dicts: identity, size, counts, quality, latency, memory, speed-up, status.
+    ``p50_ms`` is a median only; a run with only an average has ``p50_ms`` None and ``mean_ms`` with
+    ``latency_kind`` ``"mean"`` (the table shows it labelled). ``peak_mb`` falls back to the tool's
+    own footprint figure when no peak RSS was sampled (``peak_source`` says which)."""
     chosen = select(results, **filters)
-    # a speed-up compares like with like: the same timed region (--include-io or not)
-    baselines = {(r.model, r.format, r.target, includes_io(r)): r.latency.p50_ms for r in chosen
-                 if r.variant == BASELINE_VARIANT and r.latency is not None and r.latency.p50_ms
+    # a speed-up compares like with like: the same timed region (--include-io or not), median with median
+    baselines = {(r.model, r.format, r.target, includes_io(r)): typical_ms(r.latency) for r in chosen
+                 if r.variant == BASELINE_VARIANT and typical_ms(r.latency)[0]
                  and r.status in (Status.OK, Status.PARITY_FAILED)}
     rows = []
     for r in chosen:
         a, lat, mem = r.artifact, r.latency, r.memory or {}
         p50 = lat.p50_ms if lat else None
-        base = baselines.get((r.model, r.format, r.target, includes_io(r)))
+        typical, kind = typical_ms(lat)
+        base, base_kind = baselines.get((r.model, r.format, r.target, includes_io(r)), (None, None))
         q = quality(r)
-        peak = mem.get("peak_rss_bytes")
+        peak, peak_source = mem.get("peak_rss_bytes"), "peak_rss"
+        if peak is None and mem.get("footprint_bytes") is not None:
+            peak, peak_source = mem["footprint_bytes"], "footprint"
         rows.append({
             "model": r.model, "format": r.format, "variant": r.variant, "target": r.target,
             "status": r.status.value,
@@ -88,11 +106,13 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
             "macs": a.macs if a else None,
             "quality": quality_text(q), **{f"quality_{k}": v for k, v in q.items()},
             "timed_region": r.timed_region, "include_io": includes_io(r),
-            "p50_ms": p50, "ci_low_ms": lat.median_ci_low_ms if lat else None,
+            "p50_ms": p50, "mean_ms": lat.mean_ms if lat else None, "latency_kind": kind,
+            "ci_low_ms": lat.median_ci_low_ms if lat else None,
             "ci_high_ms": lat.median_ci_high_ms if lat else None, "p90_ms": lat.p90_ms if lat else None,
             "cv": lat.cv if lat else None, "n": lat.n if lat else None,
             "peak_mb": peak / MB if peak is not None else None,
-            "speedup": base / p50 if base and p50 else None,
+            "peak_source": peak_source if peak is not None else None,
+            "speedup": base / typical if base and typical and base_kind == kind else None,
             "error": str(r.error.message) if r.error else None,
             "warnings": len(r.warnings), "run_id": r.run_id, "created_at": r.created_at,
         })

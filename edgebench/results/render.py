@@ -35,7 +35,8 @@ IO_MARK = " +io"  # the p50 of an --include-io run: pre/post-processing and copi
 
 def _p50(r: dict[str, Any]) -> str:
     if r["p50_ms"] is None:
-        return "—"
+        # a runner that printed only an average: show it, said to be a mean, never "—" beside OK
+        return f"{fmt_ms(r['mean_ms'])} (mean)" if r.get("mean_ms") is not None else "—"
     mark = IO_MARK if r.get("include_io") else ""
     if r["ci_low_ms"] is None:
         return fmt_ms(r["p50_ms"]) + mark

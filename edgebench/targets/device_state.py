@@ -1,6 +1,6 @@
 """Device state of a remote machine, read with one shell command over any Transport.
 
-Same shape as ``harness/runner.py``'s in-process ``device_state()`` (``governors``,
+Same shape as the runner's in-process ``device_state()`` (``edgebench/runner/probes.py``) (``governors``,
 ``cur_freq_khz``, ``thermal_c``, ``loadavg``) plus what only the outside can see: the CPU model,
 ``vcgencmd measure_temp`` / ``get_throttled`` on a Raspberry Pi, and on Android the ``getprop``
 identity (model, SoC, platform, Android version), ``dumpsys battery`` temperature and
@@ -10,9 +10,22 @@ identity (model, SoC, platform, Android version), ``dumpsys battery`` temperatur
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from edgebench.targets.base import Transport
+from edgebench.errors import RunError, TargetError
+from edgebench.targets.transport import Transport
+
+
+@dataclass(frozen=True)
+class CooldownOptions:
+    """Target options of the cool-down gate: wait until the device is at or below
+    ``cooldown_temp_c`` (°C; None = do not wait) for at most ``cooldown_timeout_s`` seconds,
+    reading its temperature every ``cooldown_poll_s`` seconds."""
+
+    cooldown_temp_c: float | None = None
+    cooldown_timeout_s: float = 300.0
+    cooldown_poll_s: float = 5.0
 
 # Constant scripts (no user input is ever formatted into them); they run under `sh -c` on the
 # device and print one `@key value…` line per fact so that a missing file is just a missing line.
@@ -188,19 +201,28 @@ def merge(runner_state: dict[str, Any] | None, remote_state: dict[str, Any] | No
 def collect_or_none(transport: Transport, *, android: bool = False) -> dict[str, Any] | None:
     """:func:`collect`, or None when the read hangs or the device vanished: a state snapshot must
     never cost the measurement it brackets."""
-    from edgebench.errors import RunError, TargetError
-
     try:
         return collect(transport, android=android)
     except (RunError, TargetError):
         return None
 
 
-def gate(options: dict[str, Any], transport: Transport, *, android: bool = False) -> dict[str, Any] | None:
-    """The cool-down record when the target's options set ``cooldown_temp_c`` (with
-    ``cooldown_timeout_s``, default 300, and ``cooldown_poll_s``, default 5), else None."""
-    if options.get("cooldown_temp_c") is None:
+def gate(options: CooldownOptions, transport: Transport, *, android: bool = False) -> dict[str, Any] | None:
+    """The cool-down record (:func:`cooldown`) when ``options.cooldown_temp_c`` is set, else None."""
+    if options.cooldown_temp_c is None:
         return None
-    return cooldown(lambda: collect(transport, android=android), float(options["cooldown_temp_c"]),
-                    timeout_s=float(options.get("cooldown_timeout_s", 300)),
-                    poll_s=float(options.get("cooldown_poll_s", 5)))
+    return cooldown(lambda: collect(transport, android=android), float(options.cooldown_temp_c),
+                    timeout_s=float(options.cooldown_timeout_s), poll_s=float(options.cooldown_poll_s))
+
+
+def record(raw: dict[str, Any], before: dict[str, Any] | None, after: dict[str, Any] | None,
+           cool: dict[str, Any] | None) -> dict[str, Any]:
+    """``raw`` with its ``device_state`` recorded the one way every target does it: ``before`` /
+    ``after`` are the runner's own in-process readings (if it made any) completed with the shell
+    readings taken around the run (:func:`merge`), plus the cool-down record when there was one.
+    Returns ``raw`` (changed in place)."""
+    ds = raw.get("device_state") or {}
+    raw["device_state"] = {**ds, "before": merge(ds.get("before"), before), "after": merge(ds.get("after"), after)}
+    if cool is not None:
+        raw["device_state"]["cooldown"] = cool
+    return raw

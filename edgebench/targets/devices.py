@@ -1,6 +1,7 @@
-"""The devices file: short aliases for remote targets plus per-device options.
+"""The devices file: short aliases for targets plus per-device options.
 
-``~/.config/edgebench/devices.toml`` (or ``--devices FILE``), one table per alias::
+``~/.config/edgebench/devices.toml`` (or ``--devices FILE``, or ``$EDGEBENCH_DEVICES``), one table
+per alias::
 
     [pi4]
     uri = "ssh:pi@raspberrypi.local"
@@ -13,7 +14,10 @@
     benchmark_binary = "~/android/benchmark_model"
     cooldown_temp_c = 40
 
-``edgebench run --target pi4`` and ``--target adb:pixel`` both find their entry here.
+Besides ``uri`` and ``description`` a table holds the options of its target class: the fields of
+that class's ``Options`` dataclass (``edgebench doctor`` and the errors list them). A wrong key or
+type is one line naming the file and ``[alias].key``. ``edgebench run --target pi4`` and
+``--target adb:pixel`` both find their entry here.
 """
 
 from __future__ import annotations
@@ -25,38 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from edgebench.errors import ConfigError
+from edgebench.targets.base import parse_options, registry
 
 DEFAULT_PATH = Path("~/.config/edgebench/devices.toml")
-
-# option name → accepted Python types; anything else in the file is a typo worth one clear line
-OPTIONS: dict[str, tuple[type, ...]] = {
-    "uri": (str,),
-    "description": (str,),
-    # ssh
-    "python": (str,),
-    "accept_new_host_key": (bool,),
-    "identity_file": (str,),
-    "ssh_options": (list,),
-    "workdir": (str,),
-    # adb
-    "runner": (str,),
-    "benchmark_binary": (str,),
-    "benchmark_args": (list,),
-    "apk": (str,),
-    "app_timeout_s": (int, float),
-    # both
-    "timeout_s": (int, float),
-    "connect_timeout_s": (int, float),
-    "cooldown_temp_c": (int, float),
-    "cooldown_timeout_s": (int, float),
-    "cooldown_poll_s": (int, float),
-    "retries": (int,),
-}
+GENERIC_KEYS = ("uri", "description")
 
 
 @dataclass(frozen=True)
 class Device:
-    """One entry of the devices file."""
+    """One entry of the devices file: its alias, target URI and target options (validated)."""
 
     alias: str
     uri: str
@@ -71,11 +52,17 @@ def devices_path(devices_file: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser() if env else DEFAULT_PATH.expanduser()
 
 
+def scheme_of(uri: str) -> str:
+    """The target scheme of a URI (``ssh:pi@x`` → ``ssh``, ``local`` → ``local``)."""
+    return uri.split(":", 1)[0]
+
+
 def load_devices(devices_file: str | os.PathLike | None = None) -> dict[str, Device]:
     """Every alias in the devices file (empty when the default file does not exist).
 
-    A named file that is missing, unparsable or has a wrong field raises ConfigError naming the
-    file and the field."""
+    A named file that is missing, unparsable or has a wrong key raises ConfigError (one line)
+    naming the file and ``[alias].key``; options are checked against the ``Options`` of the
+    target class the alias's URI names."""
     path = devices_path(devices_file)
     if not path.exists():
         if devices_file:
@@ -84,29 +71,37 @@ def load_devices(devices_file: str | os.PathLike | None = None) -> dict[str, Dev
         return {}
     try:
         data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"devices file {path}: {exc}", hint="fix the TOML syntax") from None
     out: dict[str, Device] = {}
     for alias, table in data.items():
         if not isinstance(table, dict):
             raise ConfigError(f"devices file {path}: `{alias}` must be a table like [{alias}] with uri = \"…\"")
-        for key, value in table.items():
-            where = f"devices file {path}: [{alias}].{key}"
-            if key not in OPTIONS:
-                raise ConfigError(f"{where} is not a known option",
-                                  hint=f"known: {', '.join(sorted(OPTIONS))}")
-            if not isinstance(value, OPTIONS[key]) or (isinstance(value, bool) and bool not in OPTIONS[key]):
-                raise ConfigError(f"{where} must be {' or '.join(t.__name__ for t in OPTIONS[key])}, "
-                                  f"not {type(value).__name__}")
+        where = f"devices file {path}: [{alias}]."
         uri = table.get("uri")
-        if not uri:
-            raise ConfigError(f"devices file {path}: [{alias}].uri is missing",
+        if not uri or not isinstance(uri, str):
+            raise ConfigError(f"{where}uri is missing or not a string",
                               hint='e.g. uri = "ssh:pi@raspberrypi.local" or uri = "adb:SERIAL"')
-        if not uri.startswith(("ssh:", "adb:", "local")):
-            raise ConfigError(f"devices file {path}: [{alias}].uri {uri!r} is not ssh:…, adb:… or local")
-        opts = {k: v for k, v in table.items() if k not in ("uri", "description")}
+        if scheme_of(uri) not in registry:
+            raise ConfigError(f"{where}uri {uri!r} names no target kind",
+                              hint=f"start it with one of: {', '.join(registry.names())}")
+        if not isinstance(table.get("description", ""), str):
+            raise ConfigError(f"{where}description must be str")
+        opts = {k: v for k, v in table.items() if k not in GENERIC_KEYS}
+        cls = registry.get(scheme_of(uri))
+        parse_options(cls.Options, opts, where=where, kind=scheme_of(uri))  # validates; raises one line
         out[alias] = Device(alias, uri, opts)
     return out
+
+
+def unknown_target(name: str, devices_file: str | os.PathLike | None = None) -> ConfigError:
+    """The error for a target that is neither a URI of a registered kind nor an alias."""
+    devices = load_devices(devices_file)
+    known = ", ".join(sorted(devices)) or "none"
+    kinds = ", ".join(registry.names())
+    return ConfigError(f"unknown target {name!r} (no target kind {scheme_of(name)!r} among {kinds}, and not an "
+                       f"alias in {devices_path(devices_file)}; aliases: {known})",
+                       hint="use local, ssh:user@host[:port], adb:SERIAL or add the alias to the devices file")
 
 
 def lookup_alias(name: str, devices_file: str | os.PathLike | None = None) -> str:
@@ -116,87 +111,25 @@ def lookup_alias(name: str, devices_file: str | os.PathLike | None = None) -> st
     devices = load_devices(devices_file)
     if name in devices:
         return devices[name].uri
-    path = devices_path(devices_file)
-    known = ", ".join(sorted(devices)) or "none"
-    raise ConfigError(f"unknown target {name!r} (not local, ssh:…, adb:… nor an alias in {path}; aliases: {known})",
-                      hint="use local, ssh:user@host[:port], adb:SERIAL or add the alias to the devices file")
+    raise unknown_target(name, devices_file)
 
 
 def device_options(uri: str, devices_file: str | os.PathLike | None = None) -> tuple[str, dict[str, Any]]:
     """(uri, options) for a target URI or alias after applying its devices-file entry.
 
-    ``adb:pixel`` and ``pixel`` both resolve through the ``[pixel]`` entry; a full URI picks up the
-    options of the entry whose ``uri`` is exactly that URI. Options given on the command line win
-    over the file (the caller merges them on top)."""
+    ``pixel`` and ``adb:pixel`` both resolve through the ``[pixel]`` entry (the latter only when
+    that entry is an adb one); a full URI picks up the options of the entry whose ``uri`` is exactly
+    that URI; anything else comes back unchanged with no options. Options given on the command
+    line win over the file (the caller merges them on top)."""
     devices = load_devices(devices_file)
-    scheme, _, rest = uri.partition(":")
-    for candidate in (uri, rest if scheme in ("ssh", "adb") else None):
+    scheme, sep, rest = uri.partition(":")
+    for candidate in (uri, rest if sep else None):
         if candidate and candidate in devices:
             dev = devices[candidate]
-            if scheme in ("ssh", "adb") and not dev.uri.startswith(scheme + ":"):
+            if candidate == rest and scheme_of(dev.uri) != scheme:
                 continue
             return dev.uri, dict(dev.options)
     for dev in devices.values():
         if dev.uri == uri:
             return dev.uri, dict(dev.options)
     return uri, {}
-
-
-def target_checks(uri: str, devices_file: str | os.PathLike | None = None, **options: Any) -> list:
-    """``edgebench doctor --target URI`` rows (edgebench.doctor.Check, kind ``target``): the
-    client, reachability, the device's Python / runtimes / tools, and the exact command that
-    installs whatever is missing. Never raises for an unreachable device: that is a row."""
-    from edgebench.doctor import Check
-    from edgebench.errors import EdgebenchError
-    from edgebench.targets import resolve
-
-    try:
-        target = resolve(uri, devices_file=devices_file, **options)
-    except EdgebenchError as err:
-        return [Check(uri, "target", False, str(err))]
-    doctor = getattr(target, "doctor", None)
-    if doctor is None:
-        reason = target.unavailable_reason()
-        return [Check(uri, "target", reason is None, reason or "available")]
-    return [Check(f"{uri}: {name}", "target", ok, detail) for name, ok, detail in doctor()]
-
-
-def list_devices(devices_file: str | os.PathLike | None = None, *, probe: bool = True) -> list[dict[str, Any]]:
-    """What ``edgebench devices`` shows: every device ``adb devices -l`` reports, then every alias
-    of the devices file with its URI and (``probe``) whether it answers right now."""
-    import shutil
-
-    from edgebench.errors import EdgebenchError
-
-    rows: list[dict[str, Any]] = []
-    adb_devices: list[dict[str, str]] = []
-    if shutil.which("adb"):
-        from edgebench.targets.adb import list_adb_devices
-
-        try:
-            adb_devices = list_adb_devices()
-        except EdgebenchError as err:
-            rows.append({"name": "adb", "uri": "", "source": "adb", "reachable": False, "detail": str(err)})
-        for d in adb_devices:
-            detail = " ".join(f"{k}:{v}" for k, v in d.items() if k not in ("serial", "state"))
-            rows.append({"name": d.get("model", d["serial"]).replace("_", " "), "uri": f"adb:{d['serial']}",
-                         "source": "adb", "reachable": d["state"] == "device", "detail": f"{d['state']} {detail}"})
-    for dev in load_devices(devices_file).values():
-        reachable, detail = None, ""
-        if probe and dev.uri.startswith("adb:"):
-            serial = dev.uri[4:]
-            match = [d for d in adb_devices if d["serial"] == serial]
-            reachable = bool(match) and match[0]["state"] == "device"
-            detail = match[0]["state"] if match else "not in adb devices"
-        elif probe and dev.uri.startswith("ssh:"):
-            from edgebench.targets import resolve
-
-            try:
-                target = resolve(dev.uri, devices_file=devices_file, retries=0, connect_timeout_s=5)
-                proc = target.transport.run(["uname", "-srm"], timeout=20, stage="probe")
-                reachable, detail = proc.returncode == 0, proc.stdout.strip() or proc.stderr.strip()
-            except EdgebenchError as err:
-                reachable, detail = False, str(err)
-        rows.append({"name": dev.alias, "uri": dev.uri, "source": str(devices_path(devices_file)),
-                     "reachable": reachable, "detail": detail})
-    return rows

@@ -1,40 +1,35 @@
 """The ``local`` target: runs ``python -m edgebench.runner`` in a fresh subprocess per artifact.
 
 A fresh process per measurement keeps the harness's own memory, threads and imported libraries out
-of the figures. The subprocess uses this interpreter (the venv's python); the parent waits without
-polling.
+of the figures. The artifact is read where it lies (nothing is copied); a per-run directory in the
+system temp dir holds the runner's JSON. It runs every runner runtime that is importable here.
+
+Options: ``python`` (interpreter that runs the runner, default this one), ``workdir`` (default the
+system temp dir) and the cool-down gate's ``cooldown_temp_c`` / ``cooldown_timeout_s`` / ``cooldown_poll_s``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Sequence
 
 import edgebench
-from edgebench.harness.protocol import (
-    LOCAL_ENTRY, RunnerFailed, RunnerTimeout, read_raw_samples, runner_argv, runtime_for_module, stderr_tail,
-)
+from edgebench.errors import ConfigError
+from edgebench.runner import RUNTIMES
 from edgebench.runner.probes import cpu_model, host_info
-from edgebench.spec import BenchSpec
-from edgebench.targets.base import Deployed, DeviceInfo, Target, register
-
-# format → (python module the runner imports, pip extra that installs it)
-RUNTIME_MODULES = {
-    "onnx": ("onnxruntime", "onnx"),
-    "tflite": ("ai_edge_litert", "tflite"),
-    "torchscript": ("torch", None),
-    "coreml": ("coremltools", "coreml"),
-}
+from edgebench.targets.base import DeviceInfo, Found, register
+from edgebench.targets.device_state import CooldownOptions
+from edgebench.targets.runner_target import RunnerTarget
+from edgebench.targets.transport import LocalTransport
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     """The environment with this edgebench's root appended to PYTHONPATH: ``-m edgebench.runner``
     runs the same runner as the harness even under another interpreter or a replaced PYTHONPATH."""
     root = str(Path(edgebench.__file__).resolve().parents[1])
@@ -43,60 +38,57 @@ def _child_env() -> dict[str, str]:
 
 
 @register("local")
-class LocalTarget(Target):
+class LocalTarget(RunnerTarget):
     """This machine, measured through a fresh runner subprocess per artifact."""
 
-    formats = ("torchscript", "onnx", "tflite", "coreml")
+    @dataclass(frozen=True)
+    class Options(CooldownOptions):
+        """``python``: interpreter running the runner (default: this one); ``workdir``: where
+        per-run directories go (default: the system temp dir)."""
 
-    def __init__(self, uri: str = "local", **options: Any):
-        super().__init__(uri, **options)
-        self.python = options.get("python") or sys.executable
+        python: str | None = None
+        workdir: str | None = None
 
-    def supports(self, fmt: str) -> str | None:
-        """None when ``fmt`` runs here; else why not (CoreML off macOS, a missing runtime)."""
-        reason = super().supports(fmt)
-        if reason:
-            return reason
-        if fmt == "coreml" and sys.platform != "darwin":
-            return "unsupported here: CoreML needs macOS"
-        module, extra = RUNTIME_MODULES[fmt]
-        if importlib.util.find_spec(module) is None:
-            return f"{module} is not installed: install edgebench[{extra}]" if extra else f"{module} is not installed"
-        return None
+    def __init__(self, uri: str = "local", options: "LocalTarget.Options | None" = None):
+        if uri != "local":
+            raise ConfigError(f"bad local target {uri!r}", hint="the local target is just `local`")
+        super().__init__(uri, options)
+        self.python = self.options.python or sys.executable
+        self.workdir = self.options.workdir or tempfile.gettempdir()
+        self.transport = LocalTransport(env=child_env())
+
+    @classmethod
+    def discover(cls) -> list[Found]:
+        """This machine, with the runtimes it can run."""
+        runtimes = [name for name, rt in RUNTIMES.items() if rt.unavailable_reason() is None]
+        return [Found(platform.node() or "local", "local", "this machine", True,
+                      f"{platform.machine()} {platform.system()}; runs {', '.join(runtimes) or 'nothing yet'}")]
+
+    @property
+    def runtimes(self) -> tuple[str, ...]:
+        """Every runner runtime importable here (and meant for this platform)."""
+        return tuple(name for name, rt in RUNTIMES.items() if rt.unavailable_reason() is None)
+
+    def why_not(self, runtime: str) -> str:
+        if runtime in RUNTIMES:
+            return RUNTIMES[runtime].unavailable_reason() or "unavailable"
+        return super().why_not(runtime)
+
+    def free_bytes(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.workdir).free
+        except OSError:
+            return None
+
+    def runner_entry(self, deployed_dir: str) -> Sequence[str]:
+        return ["-m", "edgebench.runner"]
 
     def describe(self) -> DeviceInfo:
         """This machine's CPU, cores, arch and OS."""
         return DeviceInfo(name=platform.node() or "local", kind="local", arch=platform.machine(),
                           cpu=cpu_model(), cores=os.cpu_count(), os=platform.platform(), details=host_info())
 
-    def deploy(self, artifact: Path, fmt: str) -> Deployed:
-        """Nothing to copy: the runner reads the artifact where it is; a temp dir holds its output."""
-        work = tempfile.mkdtemp(prefix="edgebench-run-")
-        return Deployed(target=self.uri, artifact=Path(artifact), format=fmt, remote_dir=work,
-                        model_path=str(Path(artifact).resolve()))
-
-    def measure(self, deployed: Deployed, bench: BenchSpec, *, inputs_npy: Path | None = None,
-                outputs_npy: Path | None = None) -> dict[str, Any]:
-        """Run the runner once and return its RawSamples; RunnerFailed (stderr tail) if it crashed,
-        RunnerTimeout after ``bench.timeout_seconds``."""
-        out_json = Path(deployed.remote_dir) / "samples.json"
-        runtime = runtime_for_module(RUNTIME_MODULES[deployed.format][0])
-        argv = runner_argv(self.python, LOCAL_ENTRY, deployed.model_path, runtime, bench, str(out_json),
-                           fmt_label=deployed.format, inputs_npy=str(inputs_npy) if inputs_npy else None,
-                           outputs_npy=str(outputs_npy) if outputs_npy else None)
-        try:
-            # cwd: the run's temp dir, so nothing in the user's directory shadows an import
-            proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=deployed.remote_dir,
-                                  env=_child_env(), timeout=bench.timeout_seconds, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise RunnerTimeout(f"runner did not finish within {bench.timeout_seconds:g} s",
-                                detail=stderr_tail(exc.stderr),
-                                hint="raise the timeout or lower --max-seconds") from None
-        except OSError as exc:
-            raise RunnerFailed(f"cannot start {self.python}: {exc}") from None
-        text = out_json.read_text() if out_json.exists() else None
-        return read_raw_samples(proc.returncode, text, proc.stderr)
-
-    def cleanup(self, deployed: Deployed) -> None:
-        """Remove the run's temp dir (the artifact itself stays)."""
-        shutil.rmtree(deployed.remote_dir, ignore_errors=True)
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        """One row per runner runtime: available here, or why not."""
+        return [(f"runtime {name}", rt.unavailable_reason() is None, rt.unavailable_reason() or "available")
+                for name, rt in RUNTIMES.items()]

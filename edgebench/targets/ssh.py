@@ -1,48 +1,47 @@
 """``ssh:user@host[:port]``: a Raspberry Pi or any Linux box, driven with the system OpenSSH client.
 
-The same runner as the local target, as one zipapp file (``runner.pyz``), is copied into
-``/tmp/edgebench-<run>`` with the artifact and run by the device's Python; the RawSamples JSON comes
-back with scp and the directory is removed afterwards. ``ssh``/``scp`` honour ``~/.ssh/config``, keys and known_hosts; BatchMode is
-always on (never a password prompt) and host keys are checked — ``accept_new_host_key`` (CLI
+The runner, packed as one ``runner.pyz`` (:func:`edgebench.targets.runner_command.runner_pyz`: stdlib + numpy +
+one runtime on the device, nothing else to install), is copied into ``WORKDIR/edgebench-<run>``
+with the artifact and run by the device's Python; the RawSamples JSON comes back with scp and the
+directory is removed afterwards. Which runtimes the device runs is what a probe finds importable
+there: the module list comes from the runner's runtime registry (each runtime's ``module`` and
+pip ``dist``). ``ssh``/``scp`` honour ``~/.ssh/config``, keys and known_hosts; BatchMode is always
+on (never a password prompt) and host keys are checked — ``accept_new_host_key`` (CLI
 ``--accept-new-host-key``) allows ``StrictHostKeyChecking=accept-new`` for a first connection.
 
-Options (CLI, or the device's table in the devices file): ``python`` (remote interpreter, default
-``python3``), ``identity_file``, ``ssh_options`` (list of ``Key=Value``), ``workdir`` (default
-``/tmp``), ``connect_timeout_s``, ``cooldown_temp_c`` / ``cooldown_timeout_s`` / ``cooldown_poll_s``,
-``retries`` (connection retries, default 1).
+Options (CLI, or the device's table in the devices file) are the fields of :class:`SshTarget.Options`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 import shutil
 import subprocess
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from edgebench.errors import EdgebenchError, TargetError
-from edgebench.harness.protocol import (
-    RunnerFailed, RunnerTimeout, read_raw_samples, runner_argv, runner_pyz, runtime_for_module,
+from edgebench.errors import ConfigError, EdgebenchError, TargetError
+from edgebench.runner import RUNTIMES
+from edgebench.targets import device_state
+from edgebench.targets.base import DeviceInfo, register
+from edgebench.targets.device_state import CooldownOptions
+from edgebench.targets.runner_command import runner_pyz
+from edgebench.targets.runner_target import RunnerTarget
+from edgebench.targets.transport import (
+    Transport, as_text, copy_failed, invoke, safe_path, shell_line, tail, with_retry,
 )
-from edgebench.spec import BenchSpec
-from edgebench.targets import _remote, device_state
-from edgebench.targets.base import Deployed, DeviceInfo, Target, Transport, register
-from edgebench.targets.devices import device_options
 
 _URI = re.compile(r"^ssh:(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@)?(?P<host>[A-Za-z0-9._][A-Za-z0-9._-]*|\[[0-9A-Fa-f:.]+\])"
                   r"(?::(?P<port>\d{1,5}))?$")
 _TRANSIENT = ("Connection refused", "Connection reset", "Connection timed out", "Connection closed",
               "closed by remote host", "No route to host", "Network is unreachable", "Broken pipe",
               "kex_exchange_identification", "Operation timed out")
+FREE_HINT = "free space on the device (df -h /tmp) or set the device's workdir to a bigger disk"
 
-# Runtime module each format needs on the device, and the pip package providing it.
-RUNTIMES = {"onnx": ("onnxruntime", "onnxruntime"), "tflite": ("ai_edge_litert", "ai-edge-litert"),
-            "torchscript": ("torch", "torch")}
-
-# Printed as JSON by the remote python: what doctor and deploy need, importing nothing heavy.
+# Printed as JSON by the device's python: what doctor and deploy need, importing nothing heavy.
+# argv: WORKDIR, then a JSON list of [import name, pip distribution] pairs to look for.
 _PROBE = r"""
 import importlib.util, json, os, platform, sys
 try:
@@ -50,7 +49,7 @@ try:
 except ImportError:
     version = None
 mods = {}
-for mod, dist in (("numpy", "numpy"), ("onnxruntime", "onnxruntime"), ("ai_edge_litert", "ai-edge-litert"), ("torch", "torch")):
+for mod, dist in json.loads(sys.argv[2]):
     found = importlib.util.find_spec(mod) is not None
     v = None
     if found and version is not None:
@@ -61,26 +60,30 @@ for mod, dist in (("numpy", "numpy"), ("onnxruntime", "onnxruntime"), ("ai_edge_
     mods[mod] = v if found else None
 st = os.statvfs(sys.argv[1]) if os.path.isdir(sys.argv[1]) else None
 print(json.dumps({"python": platform.python_version(), "py_tag": "%d.%d" % sys.version_info[:2],
-    "machine": platform.machine(), "system": platform.platform(), "modules": mods,
+    "machine": platform.machine(), "system": platform.platform(), "platform": sys.platform, "modules": mods,
     "free_bytes": st.f_bavail * st.f_frsize if st else None, "executable": sys.executable}))
 """
 
+def probe_modules() -> list[tuple[str, str]]:
+    """(import name, pip dist) the probe looks for: numpy and every runner runtime's module."""
+    return [("numpy", "numpy")] + [(rt.module, rt.dist) for rt in RUNTIMES.values()]
+
 
 def parse_uri(uri: str) -> tuple[str | None, str, int | None]:
-    """(user, host, port) of ``ssh:user@host[:port]``; ConfigError-like TargetError otherwise."""
+    """(user, host, port) of ``ssh:user@host[:port]``; ConfigError otherwise."""
     m = _URI.match(uri)
     if not m:
-        raise TargetError(f"bad ssh target {uri!r}", stage="config",
+        raise ConfigError(f"bad ssh target {uri!r}",
                           hint="ssh:user@host or ssh:user@host:port (host: a name or address, no spaces)")
     port = int(m["port"]) if m["port"] else None
     if port is not None and not 0 < port < 65536:
-        raise TargetError(f"bad port in {uri!r}", stage="config")
+        raise ConfigError(f"bad port in {uri!r}", hint="a port is 1–65535")
     return m["user"], m["host"], port
 
 
 class SshTransport(Transport):
     """Runs argv lists on the host through ``ssh`` (each element quoted with shlex.quote) and
-    copies files with ``scp``. Connection failures are retried once with back-off."""
+    copies files with ``scp``. Connection failures are retried with back-off."""
 
     def __init__(self, user: str | None, host: str, port: int | None, *, accept_new_host_key: bool = False,
                  identity_file: str | None = None, ssh_options: Sequence[str] = (),
@@ -89,13 +92,13 @@ class SshTransport(Transport):
         self.retries, self.backoff_s = retries, backoff_s
         opts = ["-o", "BatchMode=yes",
                 "-o", f"StrictHostKeyChecking={'accept-new' if accept_new_host_key else 'yes'}",
-                "-o", f"ConnectTimeout={int(connect_timeout_s)}",
+                "-o", f"ConnectTimeout={max(1, int(connect_timeout_s))}",
                 "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"]
         if identity_file:
             opts += ["-i", str(Path(identity_file).expanduser()), "-o", "IdentitiesOnly=yes"]
         for opt in ssh_options:
             if not re.match(r"^[A-Za-z]+[ =]", str(opt)):
-                raise TargetError(f"bad ssh option {opt!r}", stage="config", hint="Key=Value, e.g. Ciphers=aes128-ctr")
+                raise ConfigError(f"bad ssh option {opt!r}", hint="Key=Value, e.g. Ciphers=aes128-ctr")
             opts += ["-o", str(opt)]
         self.opts = opts
 
@@ -103,9 +106,13 @@ class SshTransport(Transport):
     def dest(self) -> str:
         return f"{self.user}@{self.host}" if self.user else self.host
 
+    @property
+    def where(self) -> str:  # type: ignore[override]
+        return self.dest
+
     def _connect_error(self, stderr: str, stage: str) -> TargetError:
         where = f"{self.dest}:{self.port or 22}"
-        msg = _remote.tail(stderr) or "ssh exited 255"
+        msg = tail(stderr) or "ssh exited 255"
         if "Host key verification failed" in stderr or "REMOTE HOST IDENTIFICATION HAS CHANGED" in stderr:
             return TargetError(f"host key of {where} is not trusted: {msg}", stage=stage,
                                hint="check the key, add it to ~/.ssh/known_hosts, or pass --accept-new-host-key "
@@ -116,62 +123,46 @@ class SshTransport(Transport):
         return TargetError(f"cannot reach {where}: {msg}", stage=stage,
                            hint="is the device on and sshd running? (ssh -p PORT user@host)")
 
-    def _once(self, cmd: list[str], *, timeout: float | None, stage: str,
-              input: bytes | None = None) -> subprocess.CompletedProcess:
-        try:
-            proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            raise RunnerTimeout(f"{Path(cmd[0]).name} to {self.dest} timed out after {timeout:.0f} s",
-                                detail=_remote.tail(exc.stderr) or None,
-                                hint="raise the timeout (--timeout) or check the device") from None
-        if proc.returncode == 255:
-            raise self._connect_error(proc.stderr.decode(errors="replace"), stage)
-        return proc
+    def _call(self, cmd: list[str], *, timeout: float | None, stage: str) -> subprocess.CompletedProcess:
+        def once() -> subprocess.CompletedProcess:
+            proc = invoke(cmd, timeout=timeout, where=self.dest)
+            if proc.returncode == 255:
+                raise self._connect_error(proc.stderr.decode(errors="replace"), stage)
+            return proc
 
-    def _call(self, cmd: list[str], *, timeout: float | None, stage: str,
-              input: bytes | None = None) -> subprocess.CompletedProcess:
         def transient(err: EdgebenchError) -> bool:
             return isinstance(err, TargetError) and any(t in err.message for t in _TRANSIENT)
 
-        return _remote.with_retry(lambda: self._once(cmd, timeout=timeout, stage=stage, input=input),
-                                  transient=transient, retries=self.retries, backoff_s=self.backoff_s)
+        return with_retry(once, transient=transient, retries=self.retries, backoff_s=self.backoff_s)
 
-    def command(self, argv: Sequence[str]) -> list[str]:
+    def command(self, argv: Sequence[str], cwd: str | None = None) -> list[str]:
         """The local ssh argv running ``argv`` remotely (what :meth:`run` executes)."""
         port = ["-p", str(self.port)] if self.port else []
-        return ["ssh", *self.opts, *port, "--", self.dest, " ".join(shlex.quote(str(a)) for a in argv)]
+        return ["ssh", *self.opts, *port, "--", self.dest, shell_line(argv, cwd)]
 
     def run(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False,
-            stage: str = "run") -> subprocess.CompletedProcess:
-        """Run ``argv`` on the host; stdout/stderr as text. ``check`` raises TargetError on a
-        non-zero exit (naming a full disk as such)."""
-        proc = self._call(self.command(argv), timeout=timeout, stage=stage)
-        return _remote.as_text(proc, argv, check=check, where=self.dest, stage=stage)
+            stage: str = "run", cwd: str | None = None) -> subprocess.CompletedProcess:
+        proc = self._call(self.command(argv, cwd), timeout=timeout, stage=stage)
+        return as_text(proc, argv, check=check, where=self.dest, stage=stage)
 
-    def _scp(self, src: str, dst: str, stage: str, timeout: float) -> None:
+    def _scp(self, src: str, dst: str, stage: str, timeout: float, recursive: bool = False) -> None:
         port = ["-P", str(self.port)] if self.port else []
-        proc = self._call(["scp", "-q", *self.opts, *port, "--", src, dst], timeout=timeout, stage=stage)
+        flags = ["-q", "-r"] if recursive else ["-q"]
+        proc = self._call(["scp", *flags, *self.opts, *port, "--", src, dst], timeout=timeout, stage=stage)
         if proc.returncode != 0:
-            text = proc.stderr.decode(errors="replace")
-            if _remote.disk_full(text):
-                raise TargetError(f"remote disk full on {self.dest}: {_remote.tail(text)}", stage=stage,
-                                  hint="free space on the device (df -h /tmp) or set workdir to a bigger disk")
-            raise TargetError(f"scp {src} → {dst} failed: {_remote.tail(text)}", stage=stage)
+            raise copy_failed("scp", src, dst, proc.stderr.decode(errors="replace"), where=self.dest,
+                              stage=stage, free_hint=FREE_HINT)
 
-    def _remote(self, path: str) -> str:
+    def _remote(self, path: str, stage: str) -> str:
         # remote paths are ours (per-run dir + safe names): no character any scp mode would expand
-        if not re.match(r"^[A-Za-z0-9._/-]+$", path):
-            raise TargetError(f"unsafe remote path {path!r}", stage="deploy")
-        host = self.host if not self.user else f"{self.user}@{self.host}"
-        return f"{host}:{path}"
+        return f"{self.dest}:{safe_path(path, stage=stage)}"
 
-    def push(self, local: Path, remote: str, *, stage: str = "deploy", timeout: float = 600) -> None:
-        """Copy a local file to the host."""
-        self._scp(str(local), self._remote(remote), stage, timeout)
+    def push(self, local: Path, remote: str, *, stage: str = "deploy", timeout: float = 600) -> str:
+        self._scp(str(local), self._remote(remote, stage), stage, timeout, recursive=Path(local).is_dir())
+        return remote
 
     def pull(self, remote: str, local: Path, *, stage: str = "run", timeout: float = 600) -> None:
-        """Copy a host file to the local machine."""
-        self._scp(self._remote(remote), str(local), stage, timeout)
+        self._scp(self._remote(remote, stage), str(local), stage, timeout)
 
 
 def pip_commands(py_tag: str | None, machine: str | None, packages: Sequence[str], python: str = "python3") -> str:
@@ -189,26 +180,41 @@ def pip_commands(py_tag: str | None, machine: str | None, packages: Sequence[str
 
 
 @register("ssh")
-class SshTarget(Target):
+class SshTarget(RunnerTarget):
     """A Linux machine over SSH running ``runner.pyz`` with its own Python and runtimes."""
 
-    name = "ssh"
-    formats = ("onnx", "tflite", "torchscript")
+    @dataclass(frozen=True)
+    class Options(CooldownOptions):
+        """``python``: the device's interpreter; ``workdir``: where per-run directories go;
+        ``identity_file`` / ``ssh_options`` (``Key=Value``) / ``accept_new_host_key`` /
+        ``connect_timeout_s``: how ssh connects; ``retries`` / ``backoff_s``: how often and after
+        how many seconds (doubling) a dropped connection is retried."""
 
-    def __init__(self, uri: str, **options: Any):
-        real_uri, file_opts = device_options(uri, options.get("devices_file"))
-        super().__init__(real_uri, **_remote.merge_options(file_opts, options))
-        self.user, self.host, self.port = parse_uri(real_uri)
+        python: str = "python3"
+        workdir: str = "/tmp"
+        identity_file: str | None = None
+        ssh_options: tuple[str, ...] = ()
+        accept_new_host_key: bool = False
+        connect_timeout_s: float = 10.0
+        retries: int = 1
+        backoff_s: float = 2.0
+
+        def __post_init__(self) -> None:
+            if not re.match(r"^/[A-Za-z0-9._/-]*$", self.workdir):
+                raise ValueError(f"workdir {self.workdir!r} must be an absolute path of plain characters")
+            if self.retries < 0 or self.backoff_s < 0 or self.connect_timeout_s <= 0:
+                raise ValueError("retries and backoff_s must be >= 0 and connect_timeout_s > 0")
+
+    def __init__(self, uri: str, options: "SshTarget.Options | None" = None):
+        super().__init__(uri, options)
+        self.user, self.host, self.port = parse_uri(uri)
         o = self.options
-        self.python = str(o.get("python") or "python3")
-        self.workdir = str(o.get("workdir") or "/tmp").rstrip("/") or "/tmp"
-        if not re.match(r"^/[A-Za-z0-9._/-]*$", self.workdir):
-            raise TargetError(f"workdir {self.workdir!r} must be an absolute path of plain characters", stage="config")
+        self.python = o.python
+        self.workdir = o.workdir.rstrip("/") or "/"
         self.transport = SshTransport(
-            self.user, self.host, self.port, accept_new_host_key=bool(o.get("accept_new_host_key")),
-            identity_file=o.get("identity_file"), ssh_options=o.get("ssh_options") or (),
-            connect_timeout_s=float(o.get("connect_timeout_s") or 10), retries=int(o.get("retries", 1)),
-            backoff_s=float(o.get("backoff_s", 2.0)))
+            self.user, self.host, self.port, accept_new_host_key=o.accept_new_host_key,
+            identity_file=o.identity_file, ssh_options=o.ssh_options, connect_timeout_s=o.connect_timeout_s,
+            retries=o.retries, backoff_s=o.backoff_s)
         self._probe: dict[str, Any] | None = None
 
     @classmethod
@@ -219,30 +225,82 @@ class SshTarget(Target):
         return None
 
     def probe(self, stage: str = "deploy") -> dict[str, Any]:
-        """The device's Python version, machine, runtimes (module → version or None) and free
-        bytes in the work directory; cached per target. TargetError if it has no usable Python."""
+        """The device's Python version, machine, ``sys.platform``, modules (import name → version or
+        None) and free bytes in the work directory; cached per target. TargetError if it has no
+        usable Python or does not answer."""
         if self._probe is None:
-            proc = self.transport.run([self.python, "-c", _PROBE, self.workdir], timeout=120, stage=stage)
+            if self.unavailable_reason():
+                raise TargetError(self.unavailable_reason(), stage=stage)
+            proc = self.transport.run([self.python, "-c", _PROBE, self.workdir, json.dumps(probe_modules())],
+                                      timeout=120, stage=stage)
             if proc.returncode != 0:
                 raise TargetError(f"{self.python} does not run on {self.transport.dest}: "
-                                  f"{_remote.tail(proc.stderr) or f'exit {proc.returncode}'}", stage=stage,
+                                  f"{tail(proc.stderr) or f'exit {proc.returncode}'}", stage=stage,
                                   hint="install python3 (>= 3.9) and numpy there, or set the device's python option")
             try:
                 self._probe = json.loads(proc.stdout.strip().splitlines()[-1])
             except (ValueError, IndexError):
                 raise TargetError(f"unexpected reply from {self.python} on {self.transport.dest}: "
-                                  f"{_remote.tail(proc.stdout)}", stage=stage) from None
+                                  f"{tail(proc.stdout)}", stage=stage) from None
         return self._probe
 
-    def missing_for(self, fmt: str) -> list[str]:
-        """pip packages the device lacks to run ``fmt`` (numpy + the format's runtime)."""
-        mods = self.probe()["modules"]
-        need = [("numpy", "numpy")] + ([RUNTIMES[fmt]] if fmt in RUNTIMES else [])
-        return [dist for mod, dist in need if not mods.get(mod)]
+    def _fits(self, runtime: str, info: dict[str, Any]) -> str | None:
+        rt = RUNTIMES[runtime]
+        platforms = tuple(getattr(rt, "platforms", ()) or ())
+        if platforms and not str(info.get("platform", "")).startswith(platforms):
+            return f"{runtime} runs on {', '.join(platforms)} only; this device is {info.get('platform')}"
+        if not info["modules"].get(rt.module):
+            return (f"{rt.module} is not installed there "
+                    f"({pip_commands(info.get('py_tag'), info.get('machine'), [rt.dist], self.python)})")
+        return None
+
+    @property
+    def runtimes(self) -> tuple[str, ...]:
+        """The runner runtimes whose module the device's Python can import (asks the device once)."""
+        info = self.probe()
+        return tuple(name for name in RUNTIMES if self._fits(name, info) is None)
+
+    def supports(self, runtime: str) -> str | None:
+        if runtime not in RUNTIMES or self._not_linux(runtime):  # decided here, without asking the device
+            return f"target {self.uri} cannot run {runtime}: {self.why_not(runtime)}"
+        return super().supports(runtime)
+
+    @staticmethod
+    def _not_linux(runtime: str) -> str | None:
+        platforms = tuple(getattr(RUNTIMES[runtime], "platforms", ()) or ())
+        if platforms and not "linux".startswith(platforms):
+            return f"{runtime} runs on {', '.join(platforms)} only and an ssh target is a Linux machine"
+        return None
+
+    def why_not(self, runtime: str) -> str:
+        if runtime in RUNTIMES:
+            return self._not_linux(runtime) or self._fits(runtime, self.probe()) or "unavailable"
+        return super().why_not(runtime)
+
+    def free_bytes(self) -> int | None:
+        return self.probe().get("free_bytes")
+
+    def deploy(self, artifact: Path, runtime: str, *, label: str | None = None):
+        self.check_artifact(artifact, runtime)
+        info = self.probe()
+        if not info["modules"].get("numpy"):
+            raise TargetError(f"numpy missing on {self.transport.dest}", stage="deploy",
+                              hint=pip_commands(info.get("py_tag"), info.get("machine"), ["numpy"], self.python))
+        return super().deploy(artifact, runtime, label=label)
+
+    def runner_entry(self, deployed_dir: str) -> Sequence[str]:
+        return [self.transport.push(runner_pyz(), f"{deployed_dir}/runner.pyz")]
+
+    def reachable(self) -> tuple[bool, str]:
+        try:
+            proc = self.transport.run(["uname", "-srm"], timeout=20, stage="probe")
+        except EdgebenchError as err:
+            return False, str(err)
+        return proc.returncode == 0, proc.stdout.strip() or proc.stderr.strip()
 
     def doctor(self) -> list[tuple[str, bool, str]]:
-        """(check, ok, detail) rows for ``edgebench doctor --target``: reachable, Python, each
-        runtime, and the exact pip command for whatever is missing."""
+        """(check, ok, detail) rows for ``edgebench doctor --target``: reachable, Python, numpy and
+        each runner runtime, free space, and the exact pip command for whatever is missing."""
         rows: list[tuple[str, bool, str]] = [("ssh client", self.unavailable_reason() is None,
                                               self.unavailable_reason() or shutil.which("ssh") or "")]
         try:
@@ -252,9 +310,13 @@ class SshTarget(Target):
         rows.append(("reachable", True, f"{self.transport.dest} ({info['machine']}, {info['system']})"))
         rows.append(("python", True, f"{info['python']} at {info['executable']}"))
         missing = []
-        for mod, dist in [("numpy", "numpy")] + list(RUNTIMES.values()):
+        for mod, dist in probe_modules():
             version = info["modules"].get(mod)
-            if not version and dist != "torch":
+            runtime = next((rt for rt in RUNTIMES.values() if rt.module == mod), None)
+            platforms = tuple(getattr(runtime, "platforms", ()) or ()) if runtime else ()
+            if platforms and not str(info.get("platform", "")).startswith(platforms):
+                continue  # not for this kind of device (Core ML off macOS)
+            if not version and dist != "torch":  # torch is big: name it, do not push it
                 missing.append(dist)
             rows.append((dist, bool(version), version or "not installed"))
         free = info.get("free_bytes")
@@ -271,76 +333,3 @@ class SshTarget(Target):
                           cores=state.get("cores"), os=info["system"],
                           details={"python": info["python"], "modules": info["modules"],
                                    "vcgencmd": state.get("vcgencmd")})
-
-    def deploy(self, artifact: Path, fmt: str) -> Deployed:
-        artifact = _remote.check_artifact(self, artifact, fmt)
-        missing = self.missing_for(fmt)
-        if missing:
-            info = self.probe()
-            raise TargetError(f"{', '.join(missing)} missing on {self.transport.dest}", stage="deploy",
-                              hint=pip_commands(info.get("py_tag"), info.get("machine"), missing, self.python))
-        free = self.probe().get("free_bytes")
-        pyz = runner_pyz()
-        need = artifact.stat().st_size + pyz.stat().st_size + 4 * 2**20
-        if free is not None and free < need:
-            raise TargetError(f"remote disk full on {self.transport.dest}: {free / 2**20:.1f} MiB free in "
-                              f"{self.workdir}, need {need / 2**20:.1f} MiB", stage="deploy",
-                              hint="free space on the device or set workdir to a bigger disk")
-        run_id = _remote.new_run_id()
-        remote_dir = f"{self.workdir}/edgebench-{run_id}"
-        self.transport.run(["mkdir", "-m", "700", "-p", remote_dir], timeout=60, check=True, stage="deploy")
-        deployed = Deployed(target=self.uri, artifact=artifact, format=fmt, remote_dir=remote_dir,
-                            model_path=f"{remote_dir}/{_remote.model_file_name(artifact)}",
-                            extra={"runner": f"{remote_dir}/{pyz.name}", "run_id": run_id})
-        try:
-            self.transport.push(pyz, deployed.extra["runner"])
-            self.transport.push(artifact, deployed.model_path)
-        except EdgebenchError:
-            self.cleanup(deployed)
-            raise
-        return deployed
-
-    def measure(self, deployed: Deployed, bench: BenchSpec, *, inputs_npy: Path | None = None,
-                outputs_npy: Path | None = None) -> dict[str, Any]:
-        cool = device_state.gate(self.options, self.transport)
-        before = device_state.collect_or_none(self.transport)
-        d = deployed.remote_dir
-        remote_in = f"{d}/inputs.npy" if inputs_npy else None
-        remote_out = f"{d}/outputs.npy" if inputs_npy and outputs_npy else None
-        if inputs_npy:
-            self.transport.push(Path(inputs_npy), remote_in, stage="run")
-        out_json = f"{d}/result.json"
-        runtime = runtime_for_module(RUNTIMES[deployed.format][0])
-        argv = runner_argv(self.python, deployed.extra["runner"], deployed.model_path, runtime, bench,
-                           out_json, fmt_label=deployed.format, inputs_npy=remote_in, outputs_npy=remote_out)
-        try:
-            proc = self.transport.run(argv, timeout=bench.timeout_seconds, stage="run")
-        except TargetError as err:  # the link died under a running measurement: a run failure
-            raise RunnerFailed(err.message, hint=err.hint, stage="run") from None
-        with tempfile.TemporaryDirectory(prefix="edgebench-ssh-") as tmp:
-            local_json = Path(tmp) / "result.json"
-            json_text = None
-            try:
-                self.transport.pull(out_json, local_json, stage="run")
-                json_text = local_json.read_text()
-            except TargetError as err:
-                text = proc.stderr + proc.stdout
-                if _remote.disk_full(text):
-                    raise RunnerFailed(f"remote disk full on {self.transport.dest}", detail=_remote.tail(text),
-                                       hint="free space on the device or set workdir to a bigger disk") from None
-                if "No such file" not in err.message:
-                    raise RunnerFailed(err.message, hint=err.hint, stage="run") from None
-            raw = read_raw_samples(proc.returncode, json_text, proc.stderr)
-            if remote_out and raw.get("status") == "ok":
-                self.transport.pull(remote_out, Path(outputs_npy), stage="run")
-        after = device_state.collect_or_none(self.transport)
-        ds = raw.get("device_state") or {}
-        raw["device_state"] = {**ds, "before": device_state.merge(ds.get("before"), before),
-                               "after": device_state.merge(ds.get("after"), after)}
-        if cool is not None:
-            raw["device_state"]["cooldown"] = cool
-        raw.setdefault("host", None)
-        return raw
-
-    def cleanup(self, deployed: Deployed) -> None:
-        _remote.remove_run_dir(self.transport, deployed.remote_dir, self.transport.dest, base=self.workdir + "/")

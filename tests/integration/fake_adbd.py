@@ -284,9 +284,19 @@ if flags.get("report_peak_memory_footprint") == "true":
 '''
 
 
-def write_fake_benchmark_model(path: Path) -> Path:
-    """Write the fake ``benchmark_model`` executable (what ``--benchmark-binary`` points at in tests)."""
-    path.write_text(FAKE_BENCHMARK_MODEL)
+def write_fake_benchmark_model(path: Path, transcript: str | None = None) -> Path:
+    """Write the fake ``benchmark_model`` executable (what ``--benchmark-binary`` points at in tests).
+
+    With ``transcript`` (the text a real build printed, e.g. an older LiteRT / TFLite release) the
+    fake prints exactly that after checking ``--graph`` exists, instead of running the model."""
+    if transcript is None:
+        path.write_text(FAKE_BENCHMARK_MODEL)
+    else:
+        path.write_text(f"#!{sys.executable}\n" + "import os, sys\n"
+                        "flags = dict(a[2:].split('=', 1) for a in sys.argv[1:] if a.startswith('--') and '=' in a)\n"
+                        "if not os.path.isfile(flags.get('graph', '')):\n"
+                        "    print('ERROR: Could not open %s.' % flags.get('graph')); sys.exit(1)\n"
+                        f"sys.stdout.write({transcript!r})\n")
     path.chmod(0o755)
     return path
 

@@ -14,6 +14,7 @@ import pytest
 from edgebench.errors import ConfigError, EdgebenchError, TargetError
 from edgebench.targets import resolve
 from edgebench.targets.adb import list_adb_devices, resolve_serial
+from edgebench.targets.base import Deployed
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -53,7 +54,10 @@ def test_alias_by_model_name_and_devices_file(adb_env, tmp_path):
 
     shown = CliRunner().invoke(app, ["devices", "--devices", str(dfile)], env={"COLUMNS": "300"})
     assert shown.exit_code == 0, shown.output
-    assert "Pixel 7" in shown.output and "phone" in shown.output and shown.output.count("yes") == 2
+    lines = shown.output.splitlines()
+    assert any("Pixel 7" in ln and f"adb:{adb_env.serial}" in ln and "yes" in ln for ln in lines), shown.output
+    assert any("phone" in ln and "yes" in ln for ln in lines), shown.output  # the alias answers too
+    assert any("local" in ln and "this machine" in ln for ln in lines), shown.output  # every target kind discovers
 
 
 def test_benchmark_model_runner_end_to_end_with_cooldown(adb_env, tiny_tflite, benchmark_binary, tmp_path, fast_bench):
@@ -68,7 +72,7 @@ def test_benchmark_model_runner_end_to_end_with_cooldown(adb_env, tiny_tflite, b
 
     target = resolve("adb:pixel", benchmark_binary=str(benchmark_binary), cooldown_temp_c=45,
                      cooldown_poll_s=0.3, cooldown_timeout_s=60)
-    deployed = target.deploy(evil, "tflite")
+    deployed = target.deploy(evil, "litert")
     run_dir = adb_env.sandbox / deployed.remote_dir.lstrip("/")
     assert run_dir.is_dir() and (run_dir / "model.tflite").is_file()
     cooler = threading.Thread(target=cool_down)
@@ -99,7 +103,7 @@ def test_app_runner_installs_and_reads_results(adb_env, tiny_tflite, tmp_path, f
         z.writestr("AndroidManifest.xml", "fake")
     target = resolve(f"adb:{adb_env.serial}", runner="app", apk=str(apk))
     assert dict((n, ok) for n, ok, _ in target.doctor())["dev.edgebench.app"] is False
-    deployed = target.deploy(tiny_tflite, "tflite")
+    deployed = target.deploy(tiny_tflite, "litert")
     try:
         raw = target.measure(deployed, fast_bench())
     finally:
@@ -109,6 +113,53 @@ def test_app_runner_installs_and_reads_results(adb_env, tiny_tflite, tmp_path, f
     assert raw["device_state"]["before"]["android"]["sdk"] == "34"
     files = adb_env.sandbox / "data/data/dev.edgebench.app/files"
     assert not list(files.glob("edgebench_*.json")), "result file not removed"
+
+
+def test_app_runner_passes_warmup_seconds_and_delegate(adb_env, tiny_tflite, tmp_path, fast_bench):
+    target = resolve(f"adb:{adb_env.serial}", runner="app", delegate="gpu", app_timeout_s=30)
+    deployed = Deployed(target=target.uri, artifact=tiny_tflite, runtime="litert",
+                        remote_dir="/data/local/tmp/edgebench/x", model_path="/data/local/tmp/edgebench/x/model.bin")
+    argv = target.strategy.start_argv(deployed, fast_bench(warmup_seconds=0.75), "out.json")
+    pairs = {argv[i + 1]: argv[i + 2] for i, a in enumerate(argv) if a in ("--es", "--ei", "--ef")}
+    assert pairs["warmup_seconds"] == "0.75" and pairs["delegate"] == "gpu" and pairs["warmup"] == "2"
+    with pytest.raises(ConfigError) as err:
+        resolve(f"adb:{adb_env.serial}", runner="app", delegate="nnapi")  # the app offers cpu and gpu only
+    assert "delegate" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("case, p50, mean, init, first, peak_mb, shown", [
+    ("2018_average_no_stats.txt", None, 65.0873, 8.21, 120.4, None, "65.09 (mean)"),
+    ("2020_average_only_with_op_profile.txt", None, 34.3902, 0.912, 51.02, 13.0, "34.39 (mean)"),
+    ("logcat_prefixed_percentiles.txt", 11.96, 12.0014, 31.455, 15.21, 24.4, "11.96"),
+])
+def test_benchmark_model_output_of_every_era_reaches_the_table(adb_env, tiny_tflite, tmp_path, db, case, p50,
+                                                               mean, init, first, peak_mb, shown):
+    from fake_adbd import write_fake_benchmark_model
+
+    from edgebench.harness.artifacts import from_path
+    from edgebench.harness.measure import measure_artifact
+    from edgebench.results import Status, Store
+    from edgebench.results.compare import compare_rows
+    from edgebench.results.render import text_cells
+    from edgebench.spec import BenchSpec
+
+    transcript = (Path(__file__).parents[1] / "data" / "benchmark_model" / case).read_text()
+    binary = write_fake_benchmark_model(tmp_path / "benchmark_model", transcript=transcript)
+    target = resolve("adb:pixel", benchmark_binary=str(binary))
+    with Store(db) as store:
+        result = measure_artifact(from_path(tiny_tflite), target, BenchSpec(runs=1, min_seconds=0), store=store)
+    assert result.status == Status.OK, result.error
+    lat = result.latency
+    assert lat.p50_ms == (None if p50 is None else pytest.approx(p50)) and lat.mean_ms == pytest.approx(mean)
+    assert result.load_ms == pytest.approx(init) and result.first_inference_ms == pytest.approx(first)
+    assert result.samples["device_state"]["before"]["android"]["model"] == "Pixel 7"
+    (row,) = compare_rows([result], latest=False)
+    assert row["status"] == "OK" and row["latency_kind"] == ("p50" if p50 else "mean")
+    assert (row["peak_mb"] is None) if peak_mb is None else round(row["peak_mb"], 1) == peak_mb
+    headers, (cells,) = text_cells([row])
+    assert cells[headers.index("p50 ms [95% CI]")].startswith(shown)  # never "—" beside OK
+    if case.startswith("2020"):
+        assert result.samples["op_profile"][0]["rows"][0]["node_type"] == "AllocateTensors"
 
 
 def test_quoting_reaches_the_device_shell_intact(adb_env):
@@ -123,14 +174,14 @@ def test_device_storage_full_is_a_deploy_error(adb_env, tiny_tflite, benchmark_b
     (adb_env.sandbox / ".fake" / "quota_bytes").write_text("100\n")
     target = resolve("adb:pixel", benchmark_binary=str(benchmark_binary))
     with pytest.raises(TargetError) as err:
-        target.deploy(tiny_tflite, "tflite")
+        target.deploy(tiny_tflite, "litert")
     assert err.value.stage == "deploy" and "storage full" in str(err.value)
     assert not list((adb_env.sandbox / "data/local/tmp/edgebench").iterdir())  # cleaned up after the failure
 
 
 def test_device_killed_mid_run(adb_env, tiny_tflite, benchmark_binary, fast_bench):
     target = resolve("adb:pixel", benchmark_binary=str(benchmark_binary), backoff_s=0.5)
-    deployed = target.deploy(tiny_tflite, "tflite")
+    deployed = target.deploy(tiny_tflite, "litert")
     killer = threading.Timer(3.0, adb_env.kill_device)
     killer.start()
     started = time.monotonic()

@@ -76,8 +76,9 @@ def test_tiny_models_measured_on_emulated_aarch64(pi, tiny_onnx, tiny_tflite, fa
     assert info.arch == "aarch64" and info.details["modules"]["onnxruntime"]
     rows = {name: ok for name, ok, _ in target.doctor()}
     assert rows["onnxruntime"] and rows["ai-edge-litert"] and not rows["torch"]
-    for model, fmt in ((tiny_onnx, "onnx"), (tiny_tflite, "tflite")):
-        deployed = target.deploy(model, fmt)
+    assert {"onnxruntime", "litert"} <= set(target.runtimes) and "torch" not in target.runtimes
+    for model, fmt, runtime in ((tiny_onnx, "onnx", "onnxruntime"), (tiny_tflite, "tflite", "litert")):
+        deployed = target.deploy(model, runtime, label=fmt)
         try:
             raw = target.measure(deployed, fast_bench(runs=3, warmup_runs=1, timeout_seconds=600.0))
         finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edgebench.errors import EdgebenchError, TargetError
+from edgebench.errors import EdgebenchError, TargetError, UnsupportedError
 from edgebench.targets import resolve
 
 pytestmark = pytest.mark.timeout(300)
@@ -32,7 +32,7 @@ def test_measure_onnx_end_to_end_with_hostile_file_name(sshd, devices, tiny_onnx
     assert target.uri == sshd.uri and target.python == sys.executable
     info = target.describe()
     assert info.kind == "ssh" and info.arch and info.details["modules"]["onnxruntime"]
-    deployed = target.deploy(evil, "onnx")
+    deployed = target.deploy(evil, "onnxruntime")
     assert deployed.remote_dir.startswith("/tmp/edgebench-")
     assert Path(deployed.model_path).name == "model.onnx"  # the user's name never reaches the device
     try:
@@ -71,9 +71,13 @@ def test_doctor_reports_runtimes_and_pip_command(sshd, tmp_path):
     shown = CliRunner().invoke(app, ["doctor", "--target", "bare", "--devices", str(devices)], env={"COLUMNS": "300"})
     assert shown.exit_code == 0, shown.output
     assert "bare: reachable" in shown.output and "pip install" in shown.output
-    with pytest.raises(TargetError) as err:
-        target.deploy(Path(__file__), "onnx")
-    assert err.value.stage == "deploy" and "onnxruntime" in str(err.value) and "pip" in err.value.hint
+    # a runtime the device cannot import is UNSUPPORTED there, with the command that installs it
+    reason = target.supports("onnxruntime")
+    assert reason.startswith(f"target {sshd.uri} cannot run onnxruntime: ") and "pip install" in reason
+    assert "onnxruntime" not in target.runtimes
+    with pytest.raises(UnsupportedError) as err:
+        target.deploy(Path(__file__), "onnxruntime")
+    assert str(err.value) == f"unsupported: {reason}"
 
 
 def test_unknown_host_key_is_refused_unless_accept_new(sshd, tmp_path, tiny_onnx):
@@ -96,7 +100,7 @@ def test_sshd_stopped_is_a_deploy_error_after_one_retry(sshd_factory, tiny_onnx)
     target._probe = None
     started = time.monotonic()
     with pytest.raises(TargetError) as err:
-        target.deploy(tiny_onnx, "onnx")
+        target.deploy(tiny_onnx, "onnxruntime")
     assert err.value.stage == "deploy" and "Connection refused" in str(err.value)
     assert time.monotonic() - started >= 0.5  # the one retry waited its back-off
 
@@ -105,7 +109,7 @@ def test_device_gone_mid_run_is_a_run_error(sshd_factory, tiny_onnx, fast_bench)
     server = sshd_factory()
     target = resolve(server.uri, python=sys.executable, backoff_s=0.2, connect_timeout_s=3,
                      **server.client_options)
-    deployed = target.deploy(tiny_onnx, "onnx")
+    deployed = target.deploy(tiny_onnx, "onnxruntime")
     bench = fast_bench(min_seconds=20.0, max_seconds=25.0)
     # the "device" dies: sshd and its connection handlers go; the orphaned runner ends at max_seconds
     killer = threading.Timer(4.0, server.stop)

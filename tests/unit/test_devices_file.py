@@ -75,3 +75,48 @@ def test_cooldown_gives_up_at_timeout_and_without_sensor():
     assert hot["reached"] is False and hot["waited_s"] == 12.0 and hot["source"] == "battery"
     blind = device_state.cooldown(lambda: {}, 40.0)
     assert blind["reached"] is None and blind["polls"] == 1
+
+
+def test_options_the_targets_read_are_the_options_the_file_takes(tmp_path):
+    from edgebench.targets import resolve
+
+    f = tmp_path / "devices.toml"
+    f.write_text('[pixel]\nuri = "adb:1A2B"\nrunner = "app"\ndelegate = "gpu"\nbackoff_s = 0.5\napp_timeout_s = 30\n'
+                 'benchmark_args = ["--use_xnnpack=false"]\n\n'
+                 '[pi]\nuri = "ssh:pi@pi.invalid"\nbackoff_s = 1\nretries = 2\nssh_options = ["Ciphers=aes128-ctr"]\n')
+    pixel, pi = resolve("pixel", f), resolve("pi", f)
+    assert (pixel.options.delegate, pixel.options.backoff_s, pixel.options.app_timeout_s) == ("gpu", 0.5, 30.0)
+    assert pixel.options.benchmark_args == ("--use_xnnpack=false",) and pixel.runner == "app"
+    assert pi.options.backoff_s == 1.0 and pi.transport.retries == 2 and pi.transport.backoff_s == 1.0
+    assert resolve("pixel", f, delegate="cpu").options.delegate == "cpu"  # the caller's option wins
+
+
+@pytest.mark.parametrize("text, key", [
+    ('[p]\nuri = "adb:X"\ntimeout_s = 5\n', "[p].timeout_s"),  # read nowhere: not an option any more
+    ('[p]\nuri = "ssh:pi@x"\nbenchmark_binary = "b"\n', "[p].benchmark_binary"),  # an adb option on ssh
+    ('[p]\nuri = "adb:X"\ndelegate = "tpu"\n', "delegate"),
+    ('[p]\nuri = "adb:X"\nrunner = "apk"\n', "runner"),
+    ('[p]\nuri = "adb:X"\nretries = 1.5\n', "[p].retries"),
+    ('[p]\nuri = "ssh:pi@x"\nworkdir = "tmp dir"\n', "workdir"),
+    ('[p]\nuri = "ssh:pi@x"\nssh_options = "Ciphers=x"\n', "[p].ssh_options"),
+])
+def test_options_are_checked_against_the_target_class(tmp_path, text, key):
+    f = tmp_path / "devices.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_devices(f)
+    assert key in str(err.value) and "\n" not in str(err.value) and str(f) in str(err.value)
+
+
+def test_device_state_is_recorded_one_way():
+    runner_state = {"time": 1.0, "governors": {"cpu0": "performance"}, "cpu_model": None}
+    shell_before = {"time": 0.5, "governors": {"cpu0": "ondemand"}, "cpu_model": "Cortex-A72", "vcgencmd": {"temp_c": 50.0}}
+    # a runner that reports its own state (local / ssh): its readings win, the shell completes them
+    raw = device_state.record({"device_state": {"before": runner_state, "after": None}}, shell_before, shell_before,
+                              {"reached": True})
+    ds = raw["device_state"]
+    assert ds["before"]["governors"] == {"cpu0": "performance"} and ds["before"]["cpu_model"] == "Cortex-A72"
+    assert ds["after"] == shell_before and ds["cooldown"] == {"reached": True}
+    # a runner that reports none (adb's benchmark_model): the shell readings are the record
+    raw = device_state.record({"device_state": None}, shell_before, None, None)
+    assert raw["device_state"] == {"before": shell_before, "after": None}
