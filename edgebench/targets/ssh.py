@@ -250,6 +250,9 @@ class SshTarget(RunnerTarget):
         if platforms and not str(info.get("platform", "")).startswith(platforms):
             return f"{runtime} runs on {', '.join(platforms)} only; this device is {info.get('platform')}"
         if not info["modules"].get(rt.module):
+            no_wheel = rt.device_reason(info.get("machine"), info.get("py_tag"))
+            if no_wheel:
+                return f"{rt.module} is not installed there and cannot be: {no_wheel}"
             return (f"{rt.module} is not installed there "
                     f"({pip_commands(info.get('py_tag'), info.get('machine'), [rt.dist], self.python)})")
         return None
@@ -316,9 +319,12 @@ class SshTarget(RunnerTarget):
             platforms = tuple(getattr(runtime, "platforms", ()) or ()) if runtime else ()
             if platforms and not str(info.get("platform", "")).startswith(platforms):
                 continue  # not for this kind of device (Core ML off macOS)
-            if not version and dist != "torch":  # torch is big: name it, do not push it
+            # a runtime with no wheel for this device is named as such and left out of the pip command
+            no_wheel = runtime.device_reason(info.get("machine"), info.get("py_tag")) if runtime else None
+            if not version and dist != "torch" and not no_wheel:  # torch is big: name it, do not push it
                 missing.append(dist)
-            rows.append((dist, bool(version), version or "not installed"))
+            detail = version or (f"not installed: {no_wheel}" if no_wheel else "not installed")
+            rows.append((dist, bool(version), detail))
         free = info.get("free_bytes")
         rows.append((f"free space in {self.workdir}", free is None or free > 100 * 2**20,
                      "unknown" if free is None else f"{free / 2**20:.0f} MiB"))

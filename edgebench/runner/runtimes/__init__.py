@@ -32,15 +32,21 @@ class Runtime(abc.ABC):
     """One inference library running one model file.
 
     Class attributes (data, read without instantiating): ``name`` (registry key), ``module`` (import
-    name probed on a device), ``dist`` (pip distribution that installs it), ``platforms``
-    (``sys.platform`` prefixes it runs on; empty = any), ``timed_region`` (the library call that
+    name probed on a device), ``requires`` (further import names the library needs but does not
+    install itself), ``dist`` (pip distribution that installs it), ``platforms``
+    (``sys.platform`` prefixes it runs on; empty = any), ``machines`` / ``python_min`` (the
+    ``platform.machine()`` values and the lowest Python ``dist`` publishes wheels for; empty = no
+    known limit, see :meth:`device_reason`), ``timed_region`` (the library call that
     :meth:`invoke` times), ``install_hint``. Instance attributes after ``__init__``: ``version``,
     ``delegate`` (execution provider / delegate in use, or None)."""
 
     name: str = ""
     module: str = ""
+    requires: tuple = ()
     dist: str = ""
     platforms: tuple = ()
+    machines: tuple = ()
+    python_min: tuple = ()
     timed_region: str = "invoke"
     install_hint: str | None = None
     version: str | None = None
@@ -64,12 +70,30 @@ class Runtime(abc.ABC):
         if cls.platforms and not any(sys.platform.startswith(p) for p in cls.platforms):
             return "unsupported here: %s needs %s" % (cls.name, " or ".join(_PLATFORM_NAMES.get(p, p)
                                                                              for p in cls.platforms))
-        try:
-            found = importlib.util.find_spec(cls.module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            return "%s is not installed: %s" % (cls.module, cls.install_hint or "pip install " + cls.dist)
+        for module in (cls.module,) + tuple(cls.requires):
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                return "%s is not installed: %s" % (module, cls.install_hint or "pip install " + cls.dist)
+        return None
+
+    @classmethod
+    def device_reason(cls, machine: str | None, python: str | None) -> str | None:
+        """Why ``dist`` cannot be pip-installed on a device whose ``platform.machine()`` is
+        ``machine`` and whose Python is ``python`` (``"3.9"``): no wheel for that machine or Python.
+        None when it can, or when the device did not say."""
+        if cls.machines and machine and machine not in cls.machines:
+            return "%s publishes no wheel for %s (only %s)" % (cls.dist, machine, ", ".join(cls.machines))
+        if cls.python_min and python:
+            try:
+                version = tuple(int(p) for p in python.split(".")[:2])
+            except ValueError:
+                return None
+            if version < tuple(cls.python_min):
+                return "%s publishes no wheel for Python %s (needs >= %s)" % (
+                    cls.dist, python, ".".join(str(p) for p in cls.python_min))
         return None
 
     def _missing(self, exc: BaseException) -> RunnerError:
