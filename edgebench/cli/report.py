@@ -169,3 +169,31 @@ def recommend_cmd(
     for r in rows:
         t.add_row(*cells(r))
     out.print(t)
+
+
+@app.command("report")
+def report_cmd(
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+    model: Optional[str] = typer.Option(None, "--model", help="Only this model."),
+    artifact_format: Optional[str] = typer.Option(None, "--artifact-format",
+                                                  help="Only this artifact format (onnx, tflite …)."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="Only this variant (fp32, int8 …)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Only this target."),
+    tiers: Optional[str] = typer.Option(None, "--tiers", help="Also project local runs onto these profiles "
+                                                             "(e.g. low,mid,high); stored projections are always shown."),
+    max_accuracy_drop: str = typer.Option("1%", "--max-accuracy-drop",
+                                          help=f"Accuracy budget of the what-to-ship table: {_PCT_HELP}."),
+    title: str = typer.Option("edgebench report", "--title", help="Heading of the report."),
+) -> None:
+    """One self-contained HTML file (inline CSS and SVG plots, no network): what to ship, quality vs
+    latency with the Pareto front per target and per projected tier, size / speed-up / memory bars,
+    per-op profiles when present, and every run with its warnings and provenance."""
+    from edgebench.results.report import write_report
+
+    budget = _fraction(max_accuracy_drop, "--max-accuracy-drop")
+    with _open_db() as store:
+        runs = store.results(kind="run")
+        projections = _projections(store, runs, tiers)
+    path = write_report(runs, projections, out, max_drop=budget, title=title, source=str(state.db), model=model,
+                        fmt=artifact_format, variant=variant, target=target)
+    err_console.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)", highlight=False)
