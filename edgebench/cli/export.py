@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from edgebench.cli import app, console, err_console, state
+from edgebench.cli.sinks import mlflow_logger, mlflow_option
 from edgebench.errors import ConfigError
 
 
@@ -95,6 +96,7 @@ def export_cmd(
     trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow a pickled nn.Module checkpoint "
                                                                             "(runs its code: only for files you trust)."),
     num_classes: Optional[int] = typer.Option(None, "--num-classes", help="Classifier outputs (checkpoints / zoo)."),
+    mlflow: Optional[str] = mlflow_option(),
 ) -> None:
     """Export a model to one or more formats; every artifact is parity-checked against eager PyTorch
     and gets a manifest beside it. Prints a parity table; rows also go to the results database."""
@@ -124,7 +126,11 @@ def export_cmd(
                              parity_samples=parity_samples, out_dir=out, opset=opset, mobile=mobile,
                              ort_optimize=ort_optimize)
 
+    log = mlflow_logger(mlflow, kinds=("export",))
+
     def progress(row) -> None:
+        if log:
+            log(row)
         # live progress for a person watching; scripts get the table (and one error line) only
         if err_console.is_terminal and row.status != Status.LOAD_FAILED:
             err_console.print(f"  {row.format} {row.variant}: {row.status.value}", highlight=False)
