@@ -176,7 +176,7 @@ def report_cmd(
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
     model: Optional[str] = typer.Option(None, "--model", help="Only this model."),
     artifact_format: Optional[str] = typer.Option(None, "--artifact-format",
-                                                  help="Only this artifact format (onnx, tflite …)."),
+                                                  help="Only this artifact format (as `edgebench compare` names it)."),
     variant: Optional[str] = typer.Option(None, "--variant", help="Only this variant (fp32, int8 …)."),
     target: Optional[str] = typer.Option(None, "--target", help="Only this target."),
     tiers: Optional[str] = typer.Option(None, "--tiers", help="Also project local runs onto these profiles "
