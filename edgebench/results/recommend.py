@@ -166,6 +166,11 @@ def _sentence(model, where, projected, fastest, smallest, cands, budget) -> str:
     return text + "."
 
 
+def _median_ms(cands: list[Candidate]) -> float:
+    xs = sorted(c.p50_ms for c in cands if c.p50_ms is not None)
+    return xs[len(xs) // 2] if xs else 0.0
+
+
 def recommend(results: Iterable[RunResult], projections: Iterable[Projection] = (), *, max_drop: float = 0.01,
               tier: str | None = None, target: str | None = None, model: str | None = None) -> list[Recommendation]:
     """One :class:`Recommendation` per model × measured target, and per model × projected tier.
@@ -194,7 +199,8 @@ def recommend(results: Iterable[RunResult], projections: Iterable[Projection] = 
         r = by_run[run_id]
         tiers.setdefault((r.model, profile), []).append(
             _candidate(r, fp32_acc, f"tier {profile}", (p.point_ms, p.low_ms, p.high_ms), max_drop))
-    for (m, profile), cands in sorted(tiers.items()):
+    # slowest device first (low before mid before high), whatever the profiles are called
+    for (m, profile), cands in sorted(tiers.items(), key=lambda kv: (kv[0][0], -_median_ms(kv[1]), kv[0][1])):
         cands.sort(key=lambda c: (c.format, c.variant))
         out.append(_decide(m, f"tier {profile}", True, cands, max_drop))
     return out

@@ -178,8 +178,7 @@ def bars(labels: list[str], series: list[tuple[str, list[float | None], str]], t
     ax.set_title(title, loc="left", fontsize=11)
     ax.margins(x=0.15)
     if n > 1:
-        ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.06), ncol=n,
-                  borderaxespad=0.0)
+        ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return _svg(fig)
 
 
@@ -211,7 +210,12 @@ def _plots(rows: list[dict[str, Any]], projections: list[Projection], style: _St
     for (run_id, profile), p in latest.items():
         if run_id in row_of:
             by_tier.setdefault((row_of[run_id]["model"], profile), []).append((row_of[run_id], p))
-    for (model, profile), pairs in sorted(by_tier.items()):
+    def slowest_first(item):  # low before mid before high, whatever the profiles are called
+        (model, profile), pairs = item
+        points = sorted(p.point_ms for _, p in pairs)
+        return (model, -points[len(points) // 2], profile)
+
+    for (model, profile), pairs in sorted(by_tier.items(), key=slowest_first):
         axis = quality_axis([r for r, _ in pairs])
         pts = [pt for r, p in pairs if axis and (pt := _point(r, axis, p.point_ms, p.low_ms, p.high_ms))]
         if pts:
@@ -332,6 +336,23 @@ def _enrich(rows: list[dict[str, Any]], runs: dict[str, RunResult]) -> None:
         r["model_peak_mb"] = model_peak / MB if model_peak is not None else None
 
 
+def _picks(recs: list) -> list[dict[str, Any]]:
+    """One line per model × place: the fastest, the smallest, and what is out (short reasons)."""
+    out = []
+    for rec in recs:
+        f, sm = rec.fastest, rec.smallest
+        out.append({
+            "model": rec.model, "where": rec.where.removeprefix("tier "), "projected": rec.projected,
+            "fastest": f"{f.format} {f.variant}" if f else "—", "fastest_ms": f.p50_ms if f else None,
+            "fastest_quality": f.quality if f else "",
+            "smallest": f"{sm.format} {sm.variant}" if sm else "—",
+            "smallest_mb": sm.size_bytes / MB if sm and sm.size_bytes is not None else None,
+            "smallest_ms": sm.p50_ms if sm else None,
+            "out": [f"{c.format} {c.variant}: {c.excluded.split(' (')[0]}" for c, _ in rec.losers if c.excluded],
+        })
+    return out
+
+
 def context(results: Iterable[RunResult], projections: Iterable[Projection] = (), *, max_drop: float = 0.01,
             title: str = "edgebench report", source: str = "", **filters: Any) -> dict[str, Any]:
     """Everything the template shows, computed from stored records (``filters`` as in
@@ -350,7 +371,7 @@ def context(results: Iterable[RunResult], projections: Iterable[Projection] = ()
         "n_runs": len(rows), "n_ok": sum(r["status"] == "OK" for r in rows),
         "models": sorted({r["model"] for r in rows}), "targets": sorted({r["target"] for r in rows}),
         "hosts": hosts, "n_projections": len(projections),
-        "sentences": [r.sentence for r in recs], "ship": recommend_table(recs),
+        "sentences": [r.sentence for r in recs], "ship": recommend_table(recs), "picks": _picks(recs),
         "plots": _plots(rows, projections, style), "ops": op_profiles(chosen),
         "rows": _table_rows(rows, runs),
     }

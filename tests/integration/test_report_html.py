@@ -99,7 +99,9 @@ def test_report_renders_in_chromium(store, tmp_path):
     assert len(check["plots"]) == 5
     assert all(p["width"] > 100 and p["height"] > 100 for p in check["plots"]), check["plots"]
     assert check["rows"] == len(runs)
-    # what to ship: every artifact once for the target and once for the tier (the unsupported one has no projection)
+    # what to ship: one line per place (the target and the tier); in the details, every artifact at
+    # each place (the unsupported one has no projection)
+    assert check["picks"] == 2
     assert check["ship_rows"] == len(runs) + (len(runs) - 1)
     for r in runs:
         assert f'data-run="{r.run_id}"' in dom.stdout
