@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from edgebench.cli import app, console, err_console, state
-from edgebench.cli.sinks import mlflow_logger, mlflow_option
+from edgebench.cli.sinks import mlflow_logger, mlflow_option, mlflow_uri_option
 from edgebench.errors import ConfigError
 
 
@@ -96,7 +96,7 @@ def export_cmd(
     trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow a pickled nn.Module checkpoint "
                                                                             "(runs its code: only for files you trust)."),
     num_classes: Optional[int] = typer.Option(None, "--num-classes", help="Classifier outputs (checkpoints / zoo)."),
-    mlflow: Optional[str] = mlflow_option(),
+    mlflow: bool = mlflow_option(), mlflow_uri: Optional[str] = mlflow_uri_option(),
 ) -> None:
     """Export a model to one or more formats; every artifact is parity-checked against eager PyTorch
     and gets a manifest beside it. Prints a parity table; rows also go to the results database."""
@@ -126,7 +126,7 @@ def export_cmd(
                              parity_samples=parity_samples, out_dir=out, opset=opset, mobile=mobile,
                              ort_optimize=ort_optimize)
 
-    log = mlflow_logger(mlflow, kinds=("export",))
+    log = mlflow_logger(mlflow, mlflow_uri, kinds=("export",))
 
     def progress(row) -> None:
         if log:

@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from edgebench.cli import app, console, err_console, state
-from edgebench.cli.sinks import mlflow_option, open_store
+from edgebench.cli.sinks import mlflow_option, mlflow_uri_option, open_store
 from edgebench.errors import ConfigError
 
 OUTPUT_HELP = "Output: table, markdown, csv or json."
@@ -89,7 +89,7 @@ def run_cmd(
     apk: Optional[Path] = typer.Option(None, "--apk", help="adb --android-runner app: APK to install if missing."),
     cooldown_temp: Optional[float] = typer.Option(None, "--cooldown-temp",
                                                   help="adb/ssh: wait until the device is below this °C."),
-    mlflow: Optional[str] = mlflow_option(),
+    mlflow: bool = mlflow_option(), mlflow_uri: Optional[str] = mlflow_uri_option(),
 ) -> None:
     """Measure artifacts on a target: latency statistics, memory, size and (with --dataset) accuracy.
     Every result goes to the results database as soon as it exists."""
@@ -112,7 +112,7 @@ def run_cmd(
     tgt = resolve(target, **{k: v for k, v in options.items() if v is not None})
     results = []
     try:
-        with open_store(mlflow) as store:
+        with open_store(mlflow, mlflow_uri) as store:
             for art in found:
                 # a plain line, not a spinner: no refresh thread competing with the measurement
                 err_console.print(f"measuring {art.path} on {target} …", highlight=False)
@@ -189,7 +189,7 @@ def sweep_cmd(
     force: bool = typer.Option(False, "--force", help="Re-run cells already in the results database."),
     output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
     name: Optional[str] = typer.Option(None, "--name", help="Name its results for `edgebench diff` (default: file stem)."),
-    mlflow: Optional[str] = mlflow_option(),
+    mlflow: bool = mlflow_option(), mlflow_uri: Optional[str] = mlflow_uri_option(),
 ) -> None:
     """Export and measure models × formats × variants × targets. Cells already in the database are
     skipped, so an interrupted sweep resumes where it stopped; prints the compare table."""
@@ -199,7 +199,7 @@ def sweep_cmd(
 
     spec = SweepSpec.from_toml(file)
     try:
-        with open_store(mlflow, sweep=name or file.stem) as store, _Progress() as progress:
+        with open_store(mlflow, mlflow_uri, sweep=name or file.stem) as store, _Progress() as progress:
             results = run_sweep(spec, store=store, force=force, listener=progress, devices_file=devices)
     except KeyboardInterrupt:
         _interrupted()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_diff_gate import FAST, eb, traced
+from test_diff_gate import EDGEBENCH, FAST, eb, traced
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -39,16 +39,16 @@ def test_export_run_and_sweep_log_each_cell(tmp_path):
     fmt = torch_format()
 
     proc = eb(db, "export", "--checkpoint", str(ckpt), "--format", fmt, "--out", str(tmp_path / "art"),
-              "--mlflow", uri)
+              "--mlflow-uri", uri)
     assert proc.returncode == 0, proc.stderr
     artifact = next((tmp_path / "art").rglob("*-fp32.pt"))
-    proc = eb(db, "run", str(artifact), *FAST, f"--mlflow={uri}")
+    proc = eb(db, "run", str(artifact), *FAST, "--mlflow-uri", uri)
     assert proc.returncode == 0, proc.stderr
     sweep = tmp_path / "s.toml"
     sweep.write_text(f'models = [{{checkpoint = "{ckpt}"}}]\nformats = ["{fmt}"]\nvariants = ["fp32"]\n'
                      f'out_dir = "{tmp_path / "sweep-art"}"\n[bench]\nruns = 10\nmin_seconds = 0.05\n'
                      'warmup_runs = 1\nwarmup_seconds = 0\nthreads = 1\ninput_shape = [1, 3, 32, 32]\n')
-    proc = eb(db, "sweep", str(sweep), "--name", "nightly", "--mlflow", uri)
+    proc = eb(db, "sweep", str(sweep), "--name", "nightly", "--mlflow-uri", uri)
     assert proc.returncode == 0, proc.stderr
 
     client, runs = runs_in(uri)
@@ -83,6 +83,24 @@ def test_an_unusable_tracking_uri_is_one_line_before_any_work(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     model = traced(tmp_path / "tiny.pt", 0)
-    proc = eb(tmp_path / "r.db", "run", str(model), *FAST, "--mlflow", f"sqlite:///{blocker}/x/mlflow.db")
+    proc = eb(tmp_path / "r.db", "run", str(model), *FAST, "--mlflow-uri", f"sqlite:///{blocker}/x/mlflow.db")
     assert proc.returncode == 2 and proc.stderr.startswith("error mlflow:"), proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "r.db").exists()
+
+
+def test_plain_flag_logs_to_mlflows_local_default(tmp_path):
+    import os
+
+    model = traced(tmp_path / "tiny.pt", 0)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    proc = subprocess.run([EDGEBENCH, "--db", str(tmp_path / "r.db"), "run", str(model), *FAST, "--mlflow"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    # read back the way `mlflow ui` would: MLflow's own default, resolved in the same directory
+    script = ("from mlflow.tracking import MlflowClient; c = MlflowClient(); "
+              "e = c.get_experiment_by_name('edgebench'); "
+              "print([r.data.params['model'] for r in c.search_runs([e.experiment_id])])")
+    read = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env=env)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip().splitlines()[-1] == "['tiny']"
