@@ -275,7 +275,7 @@ def provenance(r: RunResult) -> list[tuple[str, str]]:
            ("timed region", str(samples.get("timed_region") or ("invoke+io" if samples.get("include_io") else "invoke"))),
            ("protocol", ", ".join(f"{k} {v}" for k, v in (samples.get("protocol") or {}).items()) or "—"),
            ("artifact", r.artifact.path if r.artifact else "—"),
-           ("manifest sha256", (r.artifact.sha256 if r.artifact else None) or "—"),
+           ("artifact sha256 (manifest)", (r.artifact.sha256 if r.artifact else None) or "—"),
            ("edgebench", str(env.get("edgebench") or "—")), ("python", str(env.get("python") or "—")),
            ("libraries", ", ".join(f"{k} {v}" for k, v in sorted(libs.items())) or "—")]
     if r.error:
