@@ -1,6 +1,7 @@
 """``edgebench diff``: is the candidate faster or slower than the base, cell by cell, beyond noise?
 
-A cell is one model × format × variant × target × threads × input shape. For each cell present on
+A cell is one model × format × variant × target × threads × input shape × timed region (a run
+that timed pre/post-processing too is not compared with one that did not). For each cell present on
 both sides the ratio of medians ``candidate p50 / base p50`` (> 1: the candidate is slower) gets a
 percentile-bootstrap 95 % confidence interval from the raw per-iteration samples of both runs,
 each resampled independently (``scipy.stats.bootstrap``, fixed seed, as
@@ -102,17 +103,20 @@ def is_regression(ci: RatioCI, threshold: float) -> bool:
     return ci.low is not None and ci.low > 1 + threshold
 
 
-def cell_key(r: RunResult) -> tuple[str, str, str, str, str, str]:
-    """(model, format, variant, target, threads, input shape) of a run, as strings."""
+def cell_key(r: RunResult) -> tuple[str, str, str, str, str, str, str]:
+    """(model, format, variant, target, threads, input shape, timed region) of a run, as strings."""
     samples = r.samples or {}
     bench = (r.spec or {}).get("bench") or {}
     threads = samples.get("threads") if samples.get("threads") is not None else bench.get("threads")
     shapes = samples.get("input_shapes") or ([bench["input_shape"]] if bench.get("input_shape") else None)
     shape = "x".join(str(d) for d in shapes[0]) if shapes else "-"
-    return (r.model, r.format, r.variant, r.target, "default" if threads is None else str(threads), shape)
+    io = samples.get("include_io") if "include_io" in samples else bench.get("include_io")
+    region = samples.get("timed_region") or getattr(r, "timed_region", None) or ("invoke+io" if io else "invoke")
+    return (r.model, r.format, r.variant, r.target, "default" if threads is None else str(threads), shape,
+            str(region))
 
 
-KEY_NAMES = ("model", "format", "variant", "target", "threads", "input_shape")
+KEY_NAMES = ("model", "format", "variant", "target", "threads", "input_shape", "timed_region")
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ def _ratio(c: CellDiff) -> str:
     return f"{c.ci.ratio:.3f}× [{c.ci.low:.3f}, {c.ci.high:.3f}]"
 
 
-HEADERS = ["model", "format", "variant", "target", "threads", "input", "base p50 ms", "candidate p50 ms",
+HEADERS = ["model", "format", "variant", "target", "threads", "input", "timed", "base p50 ms", "candidate p50 ms",
            "ratio [95% CI]", "verdict"]
 
 

@@ -15,7 +15,7 @@ FMT = "fmt-a"  # an opaque format label: diff never interprets it
 
 
 def _run(samples, *, variant="fp32", fmt=FMT, threads=None, created="2026-01-01T00:00:00+00:00", sweep=None,
-         status=Status.OK) -> RunResult:
+         status=Status.OK, include_io=False) -> RunResult:
     x = np.asarray(samples, dtype=float)
     p50 = float(np.median(x))
     lat = LatencyStats(n=x.size, mean_ms=float(x.mean()), std_ms=0.0, min_ms=float(x.min()), p50_ms=p50,
@@ -24,7 +24,7 @@ def _run(samples, *, variant="fp32", fmt=FMT, threads=None, created="2026-01-01T
     spec = {"bench": {"threads": threads, "input_shape": None}} | ({"sweep": sweep} if sweep else {})
     return RunResult(model="m", format=fmt, variant=variant, target="local", status=status, created_at=created,
                      latency=lat, spec=spec, samples={"iterations_ms": list(x), "threads": threads,
-                                                      "input_shapes": [[1, 3, 32, 32]]})
+                                                      "input_shapes": [[1, 3, 32, 32]], "include_io": include_io})
 
 
 def test_constant_samples_give_the_exact_ratio_and_a_zero_width_interval():
@@ -82,13 +82,14 @@ def test_cells_match_on_threads_and_latest_run_wins():
     base = [_run([10.0] * 9), _run([10.0] * 9, threads=1), _run([10.0] * 9, variant="int8")]
     cand = [_run([30.0] * 9, created="2026-01-01T00:00:00+00:00"),
             _run([11.0] * 9, created="2026-01-02T00:00:00+00:00"),  # the latest of the cell
-            _run([5.0] * 9, threads=1), _run([7.0] * 9, fmt="fmt-b")]
+            _run([5.0] * 9, threads=1), _run([7.0] * 9, fmt="fmt-b"), _run([10.0] * 9, variant="int8", include_io=True)]
     d = diff_runs(base, cand, threshold=0.05)
     by = {(c.key[2], c.key[4]): c for c in d.cells}
     assert set(by) == {("fp32", "default"), ("fp32", "1")}
     assert by[("fp32", "default")].ci.ratio == pytest.approx(1.1) and by[("fp32", "default")].regression
     assert by[("fp32", "1")].verdict == FASTER and not by[("fp32", "1")].regression
-    assert [k[2] for k in d.only_base] == ["int8"] and [k[1] for k in d.only_candidate] == ["fmt-b"]
+    assert [k[2] for k in d.only_base] == ["int8"]  # timed with pre/post-processing on one side only
+    assert sorted((k[1], k[6]) for k in d.only_candidate) == [(FMT, "invoke+io"), ("fmt-b", "invoke")]
     assert len(d.regressions) == 1
     assert "FAILED by 1 cell" in summary(d) and "only in base" in markdown(d)
 
