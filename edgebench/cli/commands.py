@@ -1,3 +1,3 @@
 """Imports every command group so that each adds its commands to the app."""
 
-from edgebench.cli import devices, export, models, profiles, run  # noqa: F401
+from edgebench.cli import devices, export, models, profiles, report, run  # noqa: F401

@@ -19,6 +19,7 @@ from rich.table import Table
 from edgebench import exporters
 from edgebench.cli import app, console, err_console, state
 from edgebench.cli import model_options as opts
+from edgebench.cli.sinks import mlflow_logger, mlflow_option, mlflow_uri_option
 from edgebench.errors import ConfigError
 
 OPTION_FIELDS = exporters.format_option_fields()
@@ -144,6 +145,7 @@ def export_cmd(
     crop: Optional[int] = opts.CROP,
     interpolation: Optional[str] = opts.INTERPOLATION,
     labels: Optional[Path] = opts.LABELS,
+    mlflow: bool = mlflow_option(), mlflow_uri: Optional[str] = mlflow_uri_option(),
     **format_flags: Any,
 ) -> None:
     """Export a model to one or more formats; every artifact is parity-checked against eager PyTorch
@@ -177,7 +179,11 @@ def export_cmd(
                              parity_samples=parity_samples, out_dir=out,
                              format_options=format_options(format_flags))
 
+    log = mlflow_logger(mlflow, mlflow_uri, kinds=("export",))
+
     def progress(row) -> None:
+        if log:
+            log(row)
         # live progress for a person watching; scripts get the table (and one error line) only
         if err_console.is_terminal and row.status != Status.LOAD_FAILED:
             err_console.print(f"  {row.format} {row.variant}: {row.status.value}", highlight=False)

@@ -13,6 +13,7 @@ import typer
 
 from edgebench.cli import app, console, err_console, state
 from edgebench.cli import model_options as opts
+from edgebench.cli.sinks import mlflow_option, mlflow_uri_option, open_store
 from edgebench.errors import ConfigError
 
 OUTPUT_HELP = "Output: table, markdown, csv or json."
@@ -101,12 +102,12 @@ def run_cmd(
                                                   help="Wait until the device is at or below this °C."),
     delegate: Optional[str] = typer.Option(None, "--delegate",
                                            help="adb: cpu, xnnpack, gpu or nnapi (what the Android runner offers)."),
+    mlflow: bool = mlflow_option(), mlflow_uri: Optional[str] = mlflow_uri_option(),
 ) -> None:
     """Measure artifacts on a target: latency statistics, memory, size and (with --dataset) accuracy.
     Every result goes to the results database as soon as it exists."""
     from edgebench.harness.artifacts import discover
     from edgebench.harness.measure import measure_artifact
-    from edgebench.results import Store
     from edgebench.results.compare import compare_rows
     from edgebench.spec import BenchSpec
     from edgebench.targets import resolve
@@ -124,7 +125,7 @@ def run_cmd(
     tgt = resolve(target, devices, flags=TARGET_FLAGS, **{k: v for k, v in options.items() if v is not None})
     results = []
     try:
-        with Store(state.db) as store:
+        with open_store(mlflow, mlflow_uri) as store:
             for art in found:
                 # a plain line, not a spinner: no refresh thread competing with the measurement
                 err_console.print(f"measuring {art.path} on {target} …", highlight=False)
@@ -202,17 +203,18 @@ def sweep_cmd(
     devices: Optional[Path] = typer.Option(None, "--devices", help="Devices file with target aliases and options."),
     force: bool = typer.Option(False, "--force", help="Re-run cells already in the results database."),
     output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
+    name: Optional[str] = typer.Option(None, "--name", help="Name its results for `edgebench diff` (default: file stem)."),
+    mlflow: bool = mlflow_option(), mlflow_uri: Optional[str] = mlflow_uri_option(),
 ) -> None:
     """Export and measure models × formats × variants × targets. Cells already in the database are
     skipped, so an interrupted sweep resumes where it stopped; prints the compare table."""
     from edgebench.harness.sweep import run_sweep
-    from edgebench.results import Store
     from edgebench.results.compare import compare_rows
     from edgebench.spec import SweepSpec
 
     spec = SweepSpec.from_toml(file)
     try:
-        with Store(state.db) as store, _Progress() as progress:
+        with open_store(mlflow, mlflow_uri, sweep=name or file.stem) as store, _Progress() as progress:
             results = run_sweep(spec, store=store, force=force, listener=progress, devices_file=devices)
     except KeyboardInterrupt:
         _interrupted()

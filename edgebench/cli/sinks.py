@@ -1,0 +1,46 @@
+"""Where results go besides the store: ``--mlflow`` / ``--mlflow-uri URI`` and a sweep's name.
+
+``run``, ``sweep`` and ``export`` each add :func:`mlflow_option` and :func:`mlflow_uri_option`
+and open the store with :func:`open_store` (or log export rows with :func:`mlflow_logger`).
+(One ``--mlflow [URI]`` option with an optional value is what click calls ``flag_value``; typer's
+own parser does not support it, hence the two options.)"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Optional
+
+import typer
+
+from edgebench.cli import state
+
+
+def mlflow_option() -> Any:
+    """``--mlflow``: also log each cell to MLflow (its default tracking URI unless ``--mlflow-uri``)."""
+    return typer.Option(False, "--mlflow", help="Also log each cell as an MLflow run (params, metrics, manifest, "
+                                                "raw samples) to $MLFLOW_TRACKING_URI, else MLflow's local "
+                                                "default (what `mlflow ui` opens). Needs the mlflow extra.")
+
+
+def mlflow_uri_option() -> Any:
+    """``--mlflow-uri URI``: the tracking URI to log to (implies ``--mlflow``)."""
+    return typer.Option(None, "--mlflow-uri", metavar="URI",
+                        help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (implies --mlflow).")
+
+
+def mlflow_logger(on: bool, uri: Optional[str] = None,
+                  kinds: Iterable[str] = ("run",)) -> Optional[Callable[[Any], Any]]:
+    """An MLflow logger when ``--mlflow`` or ``--mlflow-uri`` was given, else None."""
+    if not on and uri is None:
+        return None
+    from edgebench.results.mlflow_log import MlflowLogger
+
+    return MlflowLogger(uri, kinds=kinds)
+
+
+def open_store(mlflow: bool = False, mlflow_uri: Optional[str] = None, *, sweep: Optional[str] = None):
+    """The results store of ``--db`` wrapped in a sink that also logs to MLflow / names the sweep."""
+    from edgebench.results import Store
+    from edgebench.results.sink import Sink
+
+    logger = mlflow_logger(mlflow, mlflow_uri)  # before opening: a bad URI fails before any work
+    return Sink(Store(state.db), [logger] if logger else [], sweep=sweep)
