@@ -38,6 +38,7 @@ from edgebench.profiles.anchored import HostRatio, load_anchoring, project_ancho
 from edgebench.profiles.profiles import host_profile, load_profiles
 from edgebench.profiles.references import ZOO_REFERENCES, ensure_reference
 from edgebench.profiles.workload import from_model_spec
+from edgebench.runner import paired as R
 from edgebench.runner.probes import cpu_model
 from edgebench.spec import ModelSpec
 
@@ -59,8 +60,9 @@ def paired_once(entries: list[str], threads: int, rounds: int, pin: bool) -> dic
 def projections(data: dict, keys: list[str], user_work, targets, runtime: str, host, anchoring, profiles) -> dict:
     """{(profile, threads setting): projected ms} from one paired session."""
     med = data["round_medians_ms"]
-    ratios = {k: HostRatio(k, statistics.median(u / r for u, r in zip(med["user"], med[k])), "fp32",
-                           data["threads"] or 1) for k in keys}
+    threads = R.PairedResult.from_dict(data).effective_threads  # taskset -c 0 with 2 threads runs 1 at a time
+    ratios = {k: HostRatio(k, statistics.median(u / r for u, r in zip(med["user"], med[k])), "fp32", threads)
+              for k in keys}
     out = {}
     for p in targets:
         for setting in ("1-big", "all-big"):

@@ -283,11 +283,15 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
                            hint="run `edgebench project --no-paired` to project from the stored p50 instead")
         data = json.loads(out.read_text())
     med = data["round_medians_ms"]
+    # threads beyond the CPUs the process may use (taskset, a cgroup) add no parallelism
+    effective = min(threads, data.get("cpus_allowed") or threads)
     ratios = {}
     for k in keys:
         per_round = [u / r for u, r in zip(med["user"], med[k])]
-        ratios[k] = HostRatio(k, statistics.median(per_round), ratio_precision, threads, tuple(per_round))
-    summary = {"threads": threads, "rounds": data["rounds"], "round_medians_ms": med,
+        ratios[k] = HostRatio(k, statistics.median(per_round), ratio_precision, effective, tuple(per_round))
+    summary = {"threads": threads, "effective_threads": effective, "timer": data.get("timer"),
+               "rounds": data["rounds"], "round_medians_ms": med,
+               "wall_round_medians_ms": data.get("wall_round_medians_ms"),
                "ratio_from": f"{ratio_run.variant} artifact {ratio_run.artifact.path}"}
     made = project_run_anchored(run, chosen, settings, ratios=ratios, runtime=runtime, all_profiles=everything,
                                 paired=summary)
