@@ -166,7 +166,8 @@ def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False,
     load_before = os.getloadavg()[0]
     for k, v in measure(keys).items():
         v.update(measured_at=when, host=platform.node(), cpu=cpu_model(), threads=threads,
-                 loadavg_1min_before=round(load_before, 2), method="paired: 7 rounds, one call each in turn, CPU time; ms = median of round medians",
+                 loadavg_1min_before=round(load_before, 2),
+                 method="paired: 7 rounds, one call each in turn, CPU time; ms = median of round medians",
                  artifact_bytes=artifact_path(*k[:3]).stat().st_size)
         cache["measurements"][cache_key(*k)] = v
     CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
@@ -302,7 +303,8 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
     base = Anchoring(alpha=0.5, sigma=1.0, workloads=work)
     when = sorted({m.get("measured_at", "?") for m in cache["measurements"].values() if "ms" in m})
     keep = (lambda r: holdout_source.lower() not in r.source.lower()) if holdout_source else None
-    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {sorted({m.get('cpu') for m in cache['measurements'].values() if 'cpu' in m})}")
+    cpus = sorted({m.get("cpu") for m in cache["measurements"].values() if "cpu" in m})
+    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {cpus}")
     print(f"now: {cpu_line()}")
     print(f"op-class differential uses host profile {host.name} ({how})")
     if holdout_source:
@@ -369,7 +371,8 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
             sp = V.summary(V.with_bands(pooled_held, calibrate_on=keep))
             second = {id(t) for t in theirs}
             so = V.summary([b for b in V.with_bands(pooled_held, calibrate_on=keep) if id(b[0]) in second])
-            print(f"  {setting:12} both hosts pooled ({sp['rows']} projections): within ±30 % {100 * sp['within']:.0f} %, "
+            print(f"  {setting:12} both hosts pooled ({sp['rows']} projections): within ±30 % "
+                  f"{100 * sp['within']:.0f} %, "
                   f"80 % interval coverage {100 * sp['interval_coverage']:.0f} %; second host alone: within ±30 % "
                   f"{100 * so['within']:.0f} %, coverage {100 * so['interval_coverage']:.0f} %")
     held, banded = results[("device-rows", "fp32")]

@@ -112,7 +112,8 @@ def main() -> None:
         p50s.append(statistics.median(data["round_medians_ms"]["user"]))
         walls.append(statistics.median(data["wall_round_medians_ms"]["user"]))
         print(f"  invocation {i + 1}: host p50 {p50s[-1]:.2f} ms CPU / {walls[-1]:.2f} ms wall, "
-              + ", ".join(f"{n}/{s} {v[0]:.1f}" for (n, s), v in runs[-1].items()) + f"  ({time.perf_counter() - t0:.0f} s)",
+              + ", ".join(f"{n}/{s} {v[0]:.1f}" for (n, s), v in runs[-1].items())
+              + f"  ({time.perf_counter() - t0:.0f} s)",
               flush=True)
     cvs = {k: cv([r[k][0] for r in runs]) for k in runs[0]}
     print(f"\n== stability over {args.invocations} separate invocations ({cpu_line()}) ==")
@@ -129,7 +130,8 @@ def main() -> None:
     for i in range(2):
         data = paired_once(entries, args.second_host_threads, args.rounds, pin=True)
         second.append(projections(data, keys, work, targets, args.runtime, host, anchoring, devices))
-        print(f"  simulated host invocation {i + 1}: host p50 {statistics.median(data['round_medians_ms']['user']):.2f} ms",
+        p50 = statistics.median(data["round_medians_ms"]["user"])
+        print(f"  simulated host invocation {i + 1}: host p50 {p50:.2f} ms",
               flush=True)
     print(f"\n== host independence: taskset -c 0, {args.second_host_threads} threads vs {args.threads} thread(s) "
           f"unpinned ({cpu_line()}) ==")
@@ -138,7 +140,8 @@ def main() -> None:
         a = statistics.mean(r[k][0] for r in runs)
         b = statistics.mean(r[k][0] for r in second)
         worst = max(worst, abs(b / a - 1))
-        print(f"  {k[0]:8} {k[1]:8} first host {a:8.2f} ms   simulated second host {b:8.2f} ms   {100 * (b / a - 1):+5.1f} %")
+        print(f"  {k[0]:8} {k[1]:8} first host {a:8.2f} ms   simulated second host {b:8.2f} ms   "
+              f"{100 * (b / a - 1):+5.1f} %")
     print(f"largest difference: {100 * worst:.1f} % (goal ≤ 10 %)")
     other_host(runs_raw, keys, targets, args.runtime, host, anchoring, devices)
 
@@ -174,7 +177,8 @@ def other_host(sessions: list[dict], keys: list[str], targets, runtime: str, hos
                  for r in common if r != user}
         for p in targets:
             for setting in ("1-big", "all-big"):
-                a = project_anchored(work[user], mine, p, "fp32", p.threads(setting), runtime, host, anchoring, profiles)
+                a = project_anchored(work[user], mine, p, "fp32", p.threads(setting), runtime, host, anchoring,
+                                     profiles)
                 b = project_anchored(work[user], other, p, "fp32", p.threads(setting), runtime, host, anchoring,
                                      profiles)
                 if a is None or b is None:

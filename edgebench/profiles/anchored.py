@@ -270,7 +270,8 @@ def project_anchored(user: Workload, ratios: Mapping[str, HostRatio], device: Pr
 def transfer_pairs(rows: Sequence[ReferenceRow]) -> list[tuple[ReferenceRow, ReferenceRow]]:
     """Ordered pairs of rows of the same reference, precision and runtime on different devices."""
     return [(a, b) for a in rows for b in rows
-            if a is not b and a.device != b.device and (a.key, a.precision, a.runtime) == (b.key, b.precision, b.runtime)]
+            if a is not b and a.device != b.device
+            and (a.key, a.precision, a.runtime) == (b.key, b.precision, b.runtime)]
 
 
 def fit_transfer(rows: Sequence[ReferenceRow], profiles: Mapping[str, Profile], work: Mapping[str, Workload],

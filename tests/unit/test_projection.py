@@ -419,4 +419,5 @@ def test_project_run_anchored_rows_say_their_path_and_fall_back_honestly(db, tin
     # a runtime no profile has rows for: the host-efficiency roofline, and the row says why
     legacy = A.project_run_anchored(run, [profiles["pixel3"]], ["1-big"], ratios=ratios, runtime="onnxruntime",
                                     all_profiles=profiles)
-    assert legacy[0].method == J.METHOD and "no profile has a onnxruntime fp32 reference row" in legacy[0].details["note"]
+    assert legacy[0].method == J.METHOD
+    assert "no profile has a onnxruntime fp32 reference row" in legacy[0].details["note"]
