@@ -46,6 +46,7 @@ class Cell:
 
     @property
     def variant(self) -> Variant:
+        """The cell's variant (transform + precision)."""
         return self.spec.variant
 
     @property
@@ -55,6 +56,7 @@ class Cell:
 
     @property
     def hash(self) -> str:
+        """The cell's identity: a hash of the model spec and this cell's export spec (with its options)."""
         return spec_hash(self.model_spec, self.spec)
 
 
