@@ -6,6 +6,7 @@ extension, model / variant / input shape / counts from the manifest when there i
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -83,11 +84,34 @@ class Artifact:
                             manifest=self.manifest)
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _is_temp(path: Path) -> bool:
+    from edgebench.exporters.pipeline import is_temp_name
+
+    return is_temp_name(path.name)
+
+
 def from_path(path: Path) -> Artifact:
-    """One artifact file (or .mlpackage directory); ConfigError for a missing file or unknown extension."""
+    """One artifact file (or .mlpackage directory); ConfigError for a missing file, an unknown
+    extension, anything that is not a regular file or directory (FIFO, device, socket: refused
+    before a byte is read, so nothing hangs) and an unfinished export's temporary file."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist", hint="pass an artifact file or a directory of artifacts")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist", hint="pass an artifact file or a directory of artifacts") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="check its permissions") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise ConfigError(f"{path} is {kind}, not a model file; it was not read",
+                          hint="pass a regular artifact file")
+    if _is_temp(path):
+        raise ConfigError(f"{path.name} is the temporary file of an export that did not finish",
+                          hint="re-run the export; the next export into that folder removes it")
     fmt = extensions().get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(f"{path.name}: unknown model extension {path.suffix or '(none)'!r}",
@@ -104,8 +128,10 @@ def discover(paths: Iterable[Path | str]) -> list[Artifact]:
     found: list[Artifact] = []
     for p in map(Path, paths):
         if p.is_dir() and p.suffix.lower() != ".mlpackage":
+            # unfinished exports' temp files (kill -9 mid-export) and FIFOs / devices are not models
             files = [f for f in sorted(p.rglob("*"))
                      if f.suffix.lower() in extensions() and not any(a.suffix == ".mlpackage" for a in f.parents)
+                     and not any(_is_temp(a) for a in (f, *f.relative_to(p).parents))
                      and (f.is_file() or f.suffix.lower() == ".mlpackage")]
             if not files:
                 raise ConfigError(f"no model files in {p}", hint=f"looked for {', '.join(sorted(extensions()))}")
