@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from edgebench.errors import ConfigError
+from edgebench.models.checkpoint import checkpoint_kind
 from edgebench.results.model import ArtifactInfo
 
 UNKNOWN_VARIANT = "unknown"
@@ -112,6 +113,12 @@ def from_path(path: Path) -> Artifact:
     if _is_temp(path):
         raise ConfigError(f"{path.name} is the temporary file of an export that did not finish",
                           hint="re-run the export; the next export into that folder removes it")
+    kind = checkpoint_kind(path) if stat.S_ISREG(mode) else None
+    if kind is not None:  # healthy, but weights (or a program) to export, not a file a runtime runs
+        arch = " --arch ARCH" if kind.startswith("torch.save") else ""
+        raise ConfigError(f"{path} is a {kind}",
+                          hint=f"this is a checkpoint, not an artifact: use `edgebench export --checkpoint {path}"
+                               f"{arch}`, then run what it writes")
     fmt = extensions().get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(f"{path.name}: unknown model extension {path.suffix or '(none)'!r}",
@@ -133,6 +140,11 @@ def discover(paths: Iterable[Path | str]) -> list[Artifact]:
                      if f.suffix.lower() in extensions() and not any(a.suffix == ".mlpackage" for a in f.parents)
                      and not any(_is_temp(a) for a in (f, *f.relative_to(p).parents))
                      and (f.is_file() or f.suffix.lower() == ".mlpackage")]
+            checkpoints = [f for f in files if f.is_file() and checkpoint_kind(f) is not None]
+            files = [f for f in files if f not in checkpoints]  # weights to export, not artifacts
+            if not files and checkpoints:
+                raise ConfigError(f"{p} holds checkpoints ({', '.join(c.name for c in checkpoints[:3])}), not artifacts",
+                                  hint="use `edgebench export --checkpoint FILE`, then run what it writes")
             if not files:
                 raise ConfigError(f"no model files in {p}", hint=f"looked for {', '.join(sorted(extensions()))}")
             found.extend(from_path(f) for f in files)
