@@ -26,7 +26,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+PIPE_WIDTH = 10_000  # piped or captured output: tables keep their natural width, nothing is cut
 console = Console()
+if not console.is_terminal:
+    console = Console(width=PIPE_WIDTH)
 err_console = Console(stderr=True)
 
 

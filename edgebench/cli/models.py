@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from edgebench.cli import app, console
+from edgebench.results.render import FitTable
 
 
 @app.command("models")
@@ -23,7 +24,7 @@ def models_cmd(
     for row in zoo_rows(counts=counts):
         table.add_row(row["name"], row["task"], row["input"], row["params"], row["macs"],
                       row["published_macs"], row["source"])
-    console.print(table)
+    console.print(FitTable(table))
 
 
 @app.command("doctor")
@@ -45,7 +46,7 @@ def doctor_cmd(
     for c in rows:
         status = "[green]ok[/]" if c.ok else "[yellow]missing[/]"
         table.add_row(c.name, c.kind, status, c.detail)
-    console.print(table)
+    console.print(FitTable(table))
 
 
 @app.command("inspect")
