@@ -75,6 +75,7 @@ def ts_format() -> str:
 
 # -- CLI habits ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_db_after_the_subcommand(tmp_path, tiny_pt):
     proc = eb("run", tiny_pt, *FAST, "--db", "x.db", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -83,6 +84,7 @@ def test_db_after_the_subcommand(tmp_path, tiny_pt):
     assert [r["model"] for r in rows] == ["tiny"]
 
 
+@pytest.mark.slow
 def test_piped_tables_print_full_names(tmp_path, tiny_pt):
     long = tmp_path / "a_model_file_name_long_enough_to_be_cut_by_any_narrow_table_1234567890.pt"
     shutil.copy(tiny_pt, long)
@@ -100,6 +102,7 @@ def test_piped_tables_print_full_names(tmp_path, tiny_pt):
 
 # -- the store under faults ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_foreign_sqlite_db_is_untouched_and_the_result_spills_then_imports(tmp_path, tiny_pt, home):
     app = tmp_path / "app.db"
     with sqlite3.connect(app) as conn:
@@ -117,6 +120,7 @@ def test_foreign_sqlite_db_is_untouched_and_the_result_spills_then_imports(tmp_p
     assert len(stored_runs(app)) == 2 and not Path(f"{app}.spill.jsonl").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make,needle", [
     (lambda p: p.mkdir(), "is a directory"),
     (lambda p: p.write_text("name,value\n"), "is not a SQLite database"),
@@ -130,6 +134,7 @@ def test_unusable_db_path_is_one_true_line(tmp_path, tiny_pt, home, make, needle
     assert needle in compare
 
 
+@pytest.mark.slow
 def test_locked_store_waits_and_keeps_the_measurement(tmp_path, tiny_pt):
     db = tmp_path / "lock.db"
     assert eb("run", tiny_pt, *FAST, "--db", db).returncode == 0
@@ -160,6 +165,7 @@ def test_fifo_and_dev_zero_named_like_models_do_not_hang(tmp_path):
         assert kind in line and path.name in line and time.monotonic() - t0 < 60
 
 
+@pytest.mark.slow
 def test_temp_files_of_a_killed_export_are_not_measured(tmp_path, tiny_pt):
     folder = tmp_path / "arts"
     folder.mkdir()
@@ -184,6 +190,7 @@ def test_a_healthy_checkpoint_given_to_run_says_to_export_it(tmp_path):
     assert "corrupt" not in line
 
 
+@pytest.mark.slow
 def test_checkpoint_cases_load_or_name_the_infix(tmp_path):
     import numpy as np
     import torch
@@ -230,6 +237,7 @@ class _Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
+@pytest.mark.slow
 def test_a_sweep_file_cannot_grant_trust(tmp_path):
     import torch
 
