@@ -209,6 +209,9 @@ class SweepSpec:
         ``--trust-checkpoint``), since a sweep file may come from someone else.
         """
         path = Path(path)
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise ConfigError(f"sweep file {path} is not a regular file (a FIFO, device or socket); it was not read",
+                              hint="pass the .toml file")
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -270,6 +273,15 @@ class SweepSpec:
         if not isinstance(bench_table, dict):
             raise bad("bench", f"expected a [bench] table, got {bench_table!r}")
         _check_table(bench_table, _sweep_fields(BenchSpec), BenchSpec, "bench", bad)
+        for key, low, strict in (("warmup_runs", 0, False), ("warmup_seconds", 0, False), ("runs", 1, False),
+                                 ("min_seconds", 0, False), ("max_seconds", 0, True), ("threads", 1, False),
+                                 ("timeout_seconds", 0, True)):  # the same bounds as the CLI's flags
+            value = bench_table.get(key)
+            if value is not None and (value <= low if strict else value < low):
+                raise bad(f"bench.{key}", f"{value} must be {'>' if strict else '≥'} {low}")
+        if any(d <= 0 for d in bench_table.get("input_shape") or ()):
+            raise bad("bench.input_shape", f"{bench_table['input_shape']} needs positive dims",
+                      hint="e.g. input_shape = [1, 3, 224, 224]")
         samples = data.get("calibration_samples", 32)
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise bad("calibration_samples", f"expected a whole number ≥ 1, got {samples!r}", hint="e.g. 32")

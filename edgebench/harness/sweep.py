@@ -96,8 +96,12 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
     (stored ones for skipped cells) in cell order. ``devices_file`` resolves target aliases."""
     from edgebench.targets import resolve
 
+    from edgebench import exporters
+
     listener = listener or Listener()
-    # a bad URI fails before any work
+    # a bad format or target URI fails before any work
+    for fmt in spec.formats:
+        exporters.registry.get(fmt)
     targets = {uri: resolve(uri, devices_file=devices_file) for uri in spec.targets}
     all_cells = cells(spec)
     results: dict[str, RunResult] = {}

@@ -196,6 +196,9 @@ def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust
         raise LoadError(f"checkpoint {path} does not exist", hint="check the path")
     if path.is_dir():
         raise LoadError(f"checkpoint {path} is a directory", hint="pass the checkpoint file")
+    if not path.is_file():  # a FIFO or device would block or never end: refused before reading
+        raise LoadError(f"checkpoint {path} is not a regular file (a FIFO, device or socket); it was not read",
+                        hint="pass the checkpoint file")
     kind = detect_kind(path)
     if kind == "pt2":
         try:

@@ -121,6 +121,13 @@ def test_fifo_and_device_named_like_models_are_refused_before_reading(tmp_path):
         discover([discover_dir])
 
 
+def test_a_fifo_as_checkpoint_is_refused_before_reading(tmp_path):
+    fifo = tmp_path / "best.pth"
+    os.mkfifo(fifo)
+    with pytest.raises(LoadError, match="not a regular file"):
+        load_checkpoint(fifo, "resnet18", None, trust=False)
+
+
 def test_temp_files_of_a_killed_export_are_not_artifacts(tmp_path):
     sfx = a_suffix()
     real = tmp_path / f"m-fp32{sfx}"

@@ -35,6 +35,9 @@ from edgebench.spec import SweepSpec
     ('[bench]\nthreads = 2.5', "bench.threads", "whole number"),
     ('[bench]\ninput_shape = [1, "a"]', "bench.input_shape", "list of whole numbers"),
     ('[bench]\nrunz = 3', "bench.runz", "unknown key"),
+    ('[bench]\nruns = -3', "bench.runs", "must be ≥ 1"),
+    ('[bench]\nmax_seconds = 0', "bench.max_seconds", "must be > 0"),
+    ('[bench]\ninput_shape = [1, 0, 32, 32]', "bench.input_shape", "positive dims"),
     ('[[models]]\nname = "resnet18"\nnum_classes = "ten"', "models[0].num_classes", "whole number"),
 ])
 def test_each_sweep_file_mistake_names_its_key(tmp_path, text, key, words):
@@ -49,6 +52,13 @@ def test_each_sweep_file_mistake_names_its_key(tmp_path, text, key, words):
 def test_a_directory_as_sweep_file_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match="is a directory"):
         SweepSpec.from_toml(tmp_path)
+
+
+def test_a_fifo_as_sweep_file_is_refused_before_reading(tmp_path):
+    fifo = tmp_path / "s.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        SweepSpec.from_toml(fifo)  # reading it would block forever
 
 
 def test_a_sweep_file_cannot_grant_trust(tmp_path):
