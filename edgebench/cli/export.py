@@ -141,9 +141,10 @@ def export_cmd(
         from rich.console import Console
 
         out_console = Console(width=max(console.width, 200))
+    from edgebench.results.render import FitTable
+
     out_console.print(FitTable(_table(results)))  # fits a narrow terminal without cutting names
     from edgebench.exporters.manifest import transform_summary
-    from edgebench.results.render import FitTable
 
     summaries = {}
     for r in results:  # one line per transformed variant: the same for every format

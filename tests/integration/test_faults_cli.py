@@ -303,3 +303,20 @@ def test_two_sweeps_on_one_store_never_run_a_cell_twice(tmp_path):
     runs = stored_runs(db)
     assert len(runs) == 2 and len({r[1] for r in runs}) == 2 and all(r[3] == "OK" for r in runs)
     assert any("waiting:" in err for _, err in outs)  # the second sweep said it waited
+
+
+@pytest.mark.slow
+def test_export_into_a_foreign_db_prints_full_paths_and_spills(tmp_path, home):
+    app = tmp_path / "app.db"
+    with sqlite3.connect(app) as conn:
+        conn.execute("CREATE TABLE notes (x)")
+    before = app.read_bytes()
+    out = tmp_path / "artifacts_folder_with_a_long_enough_name_to_be_cut_in_sixty_columns"
+    proc = eb("export", "--model", "mobilenet_v3_small", "--format", ts_format(), "--out", out, "--db", app,
+              columns=60, home=home)
+    line = one_error(proc)
+    assert "another program's SQLite database" in line and app.read_bytes() == before
+    written = next(out.rglob("*.pt"))
+    assert str(written) in proc.stdout and "…" not in proc.stdout
+    record = json.loads(Path(f"{app}.spill.jsonl").read_text().splitlines()[0])["record"]
+    assert record["kind"] == "export" and record["status"] == "OK"
