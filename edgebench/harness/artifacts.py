@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from edgebench.errors import ConfigError
-from edgebench.models.checkpoint import checkpoint_kind
+from edgebench.models.checkpoint import checkpoint_kind, sha256_file
 from edgebench.results.model import ArtifactInfo
 
 UNKNOWN_VARIANT = "unknown"
@@ -41,6 +41,7 @@ class Artifact:
     model: str
     variant: str
     manifest: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()  # found while reading it (e.g. a manifest that does not match)
 
     @property
     def input_shape(self) -> tuple[int, ...] | None:
@@ -125,9 +126,26 @@ def from_path(path: Path) -> Artifact:
                           hint=f"edgebench measures {', '.join(sorted(extensions()))} files")
     manifest = read_manifest(path)
     if manifest:
+        # a manifest describes the bytes it was written for: a file copied over its artifact
+        # (an int8 file over the fp32 one) is a third-party file, whatever the manifest says
+        actual = _sha256(path)
+        if manifest.get("sha256") != actual:
+            why = ("has no sha256" if not manifest.get("sha256") else
+                   f"sha256 {str(manifest['sha256'])[:12]}… ≠ the file's {actual[:12]}…")
+            return Artifact(path, fmt, path.stem, UNKNOWN_VARIANT, None, warnings=(
+                f"{path.name} does not match its manifest ({why}): the file changed after export, so it is "
+                "measured as a third-party file (the manifest's variant, counts and parity are ignored)",))
         return Artifact(path, manifest.get("format", fmt), manifest.get("model") or path.stem,
                         manifest.get("variant") or UNKNOWN_VARIANT, manifest)
     return Artifact(path, fmt, path.stem, UNKNOWN_VARIANT, None)
+
+
+def _sha256(path: Path) -> str:
+    if path.is_dir():
+        from edgebench.exporters.manifest import file_facts  # the exporters' definition for packages
+
+        return file_facts(path)["sha256"]
+    return sha256_file(path)
 
 
 def discover(paths: Iterable[Path | str]) -> list[Artifact]:

@@ -155,3 +155,21 @@ def test_the_next_export_cleans_dead_temp_files_only(tmp_path):
     removed = clean_stale_temps(tmp_path)
     assert sorted(removed) == sorted([dead, legacy])
     assert live.exists() and keep.exists() and not dead.exists() and not legacy.exists()
+
+
+def test_a_file_copied_over_its_artifact_is_not_described_by_the_stale_manifest(tmp_path):
+    from edgebench.exporters.manifest import write_manifest
+    from edgebench.models.checkpoint import sha256_file
+
+    sfx = a_suffix()
+    art = tmp_path / f"m-fp32{sfx}"
+    art.write_bytes(b"fp32 bytes")
+    write_manifest(art, {"schema_version": 1, "format": "fmt", "model": "m", "variant": "fp32",
+                         "sha256": sha256_file(art), "size_bytes": 10, "gzip_bytes": 9, "params": 5})
+    fresh = from_path(art)
+    assert fresh.variant == "fp32" and fresh.manifest and fresh.warnings == ()
+    art.write_bytes(b"int8 bytes, copied over the fp32 file")
+    stale = from_path(art)
+    assert stale.manifest is None and stale.variant == "unknown" and stale.model == "m-fp32"
+    assert len(stale.warnings) == 1 and "does not match its manifest" in stale.warnings[0]
+    assert stale.info().size_bytes == len(b"int8 bytes, copied over the fp32 file")  # the real bytes
