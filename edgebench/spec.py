@@ -293,7 +293,7 @@ class SweepSpec:
     format_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def from_toml(cls, path: Path) -> "SweepSpec":
+    def from_toml(cls, path: Path, *, trust_checkpoint: bool = False) -> "SweepSpec":
         """Read a sweep file::
 
             models = ["mobilenet_v3_small"]          # or [{checkpoint = "x.pt", arch = "resnet18"}]
@@ -308,11 +308,24 @@ class SweepSpec:
         Optional axes: ``resolutions = [128, 160]`` (square inputs, 3 channels) and
         ``arch_kwargs = [{width_mult = 0.5}, {width_mult = 1.0}]`` make every model one cell per
         combination — a distinct artifact and row each (:func:`expand_axes`).
+
+        Every mistake is one ConfigError naming the file and the key (``models[0].arch``,
+        ``variants[1]``, ``bench.runs`` …). A file never grants ``trust_checkpoint``: trust
+        comes from the person running the sweep (``trust_checkpoint=True``, the CLI's
+        ``--trust-checkpoint``), since a sweep file may come from someone else.
         """
+        path = Path(path)
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise ConfigError(f"sweep file {path} is not a regular file (a FIFO, device or socket); it was not read",
+                              hint="pass the .toml file")
         try:
-            data = tomllib.loads(Path(path).read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"sweep file {path} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigError(f"sweep file {path} is a directory", hint="pass the .toml file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read sweep file {path}: {getattr(exc, 'strerror', None) or exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
         known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples",
@@ -321,21 +334,75 @@ class SweepSpec:
         if unknown:
             raise ConfigError(f"sweep file {path}: unknown field(s) {', '.join(sorted(unknown))}",
                               hint=f"known fields: {', '.join(sorted(known))}")
+
+        def bad(key: str, message: str, hint: str | None = None) -> ConfigError:
+            return ConfigError(f"sweep file {path}: {key}: {message}", hint=hint)
+
+        def str_list(key: str, default: list[str]) -> list[str]:
+            value = data.get(key, default)
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+                raise bad(key, f"expected a non-empty list of names, got {value!r}", hint=f'e.g. {key} = ["{default[0]}"]')
+            return value
+
         models = []
-        for m in data.get("models", ["mobilenet_v3_small"]):
-            models.append(ModelSpec(name=m) if isinstance(m, str) else ModelSpec.from_dict(m))
-        try:
-            bench = BenchSpec.from_dict(data.get("bench", {}))
-        except TypeError as exc:
-            raise ConfigError(f"sweep file {path}: bad [bench] table: {exc}") from None
+        raw_models = data.get("models", ["mobilenet_v3_small"])
+        if not isinstance(raw_models, list) or not raw_models:
+            raise bad("models", f"expected a non-empty list, got {raw_models!r}",
+                      hint='e.g. models = ["mobilenet_v3_small"] or [{checkpoint = "x.pt", arch = "resnet18"}]')
+        for i, m in enumerate(raw_models):
+            if isinstance(m, str):
+                models.append(ModelSpec(name=m))
+                continue
+            if not isinstance(m, dict):
+                raise bad(f"models[{i}]", f"expected a zoo name or a table, got {m!r}")
+            if "trust_checkpoint" in m:
+                raise bad(f"models[{i}].trust_checkpoint", "a sweep file cannot grant trust (unpickling runs code "
+                          "from the checkpoint)", hint="remove the key; pass --trust-checkpoint to `edgebench "
+                          "sweep` yourself if you trust every checkpoint in the file")
+            fields = _sweep_fields(ModelSpec) - {"trust_checkpoint"}
+            _check_table(m, fields, ModelSpec, f"models[{i}]", bad)
+            if m.get("checkpoint") is None and m.get("name") is None:
+                raise bad(f"models[{i}]", "needs name (a zoo model) or checkpoint")
+            models.append(ModelSpec.from_dict(m))
+        if trust_checkpoint:
+            models = [dataclasses.replace(m, trust_checkpoint=True) for m in models]
+        variants = []
+        for i, label in enumerate(str_list("variants", ["fp32"])):
+            try:
+                variants.append(Variant.from_label(label))
+            except (ValueError, ConfigError) as exc:
+                why = exc.message if isinstance(exc, ConfigError) else "not a variant label"
+                raise bad(f"variants[{i}] = {label!r}", why,
+                          hint="e.g. fp32, fp16, int8, int8-dynamic, pruned50-fp32, pruned50s-int8, binarized-fp32") from None
+        bench_table = data.get("bench", {})
+        if not isinstance(bench_table, dict):
+            raise bad("bench", f"expected a [bench] table, got {bench_table!r}")
+        _check_table(bench_table, _sweep_fields(BenchSpec), BenchSpec, "bench", bad)
+        for key, low, strict in (("warmup_runs", 0, False), ("warmup_seconds", 0, False), ("runs", 1, False),
+                                 ("min_seconds", 0, False), ("max_seconds", 0, True), ("threads", 1, False),
+                                 ("timeout_seconds", 0, True)):  # the same bounds as the CLI's flags
+            value = bench_table.get(key)
+            if value is not None and (value <= low if strict else value < low):
+                raise bad(f"bench.{key}", f"{value} must be {'>' if strict else '≥'} {low}")
+        if any(d <= 0 for d in bench_table.get("input_shape") or ()):
+            raise bad("bench.input_shape", f"{bench_table['input_shape']} needs positive dims",
+                      hint="e.g. input_shape = [1, 3, 224, 224]")
+        samples = data.get("calibration_samples", 32)
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise bad("calibration_samples", f"expected a whole number ≥ 1, got {samples!r}", hint="e.g. 32")
+        out_dir = data.get("out_dir", "artifacts")
+        if not isinstance(out_dir, str) or not out_dir:
+            raise bad("out_dir", f"expected a folder path, got {out_dir!r}")
         return cls(
             models=expand_axes(models, data.get("resolutions"), data.get("arch_kwargs"), path),
             formats=_formats(path, data),
-            variants=tuple(Variant.from_label(v) for v in data.get("variants", ["fp32"])),
-            targets=tuple(data.get("targets", ["local"])),
-            bench=bench,
-            out_dir=Path(data.get("out_dir", "artifacts")),
-            calibration_samples=int(data.get("calibration_samples", 32)),
+            variants=tuple(variants),
+            targets=tuple(str_list("targets", ["local"])),
+            bench=BenchSpec.from_dict(bench_table),
+            out_dir=Path(out_dir),
+            calibration_samples=samples,
             format_options=_format_tables(path, data.get("format_options", {})),
         )
 
@@ -373,3 +440,53 @@ def expand_axes(models: Any, resolutions: Any, arch_kwargs: Any, where: Any = "s
                     spec = dataclasses.replace(spec, tag="-".join(filter(None, [m.tag, *parts])))
                 out.append(spec)
     return tuple(out)
+
+
+def _sweep_fields(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _check_table(table: dict[str, Any], fields: set[str], cls: type, where: str, bad: Any) -> None:
+    """Raise ``bad(key, …)`` for an unknown key or a value of the wrong type in a sweep-file table."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    for key, value in table.items():
+        if key not in fields:
+            raise bad(f"{where}.{key}", "unknown key", hint=f"known keys: {', '.join(sorted(fields))}")
+        if not _type_ok(value, hints[key]):
+            raise bad(f"{where}.{key}", f"expected {_type_name(hints[key])}, got {value!r}")
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    import types
+    import typing
+
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint in (str, Path):
+        return isinstance(value, str) and bool(value)
+    if typing.get_origin(hint) is tuple:
+        return isinstance(value, list) and bool(value) and all(_type_ok(v, args[0]) for v in value)
+    return True
+
+
+def _type_name(hint: Any) -> str:
+    import typing
+
+    names = {int: "a whole number", float: "a number", bool: "true or false", str: "text", Path: "a path"}
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        return "a list of whole numbers"
+    if args:
+        return " or ".join(_type_name(a) for a in args)
+    return names.get(hint, str(hint))

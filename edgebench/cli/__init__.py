@@ -26,7 +26,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+PIPE_WIDTH = 10_000  # piped or captured output: tables keep their natural width, nothing is cut
 console = Console()
+if not console.is_terminal:
+    console = Console(width=PIPE_WIDTH)
 err_console = Console(stderr=True)
 
 
@@ -50,7 +53,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
-    db: Path = typer.Option(Path(".edgebench") / "results.db", "--db", help="Results database (SQLite)."),
+    db: Path = typer.Option(Path(".edgebench") / "results.db", "--db",
+                            help="Results database (SQLite); may also follow the sub-command."),
     version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
                                            help="Print the version and exit."),
 ) -> None:
@@ -64,11 +68,48 @@ def fail(err: EdgebenchError) -> None:
     raise typer.Exit(2)
 
 
+def hoist_db(argv: list[str]) -> list[str]:
+    """Move ``--db X`` / ``--db=X`` written after the sub-command (``edgebench run m.onnx --db x.db``,
+    as the README reads) in front of it, where the root option lives. Arguments after ``--`` stay."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":  # root options
+        i += 2 if argv[i] == "--db" else 1
+    head, tail, moved = argv[:i], [], []
+    rest = argv[i:]
+    j = 0
+    while j < len(rest):
+        arg = rest[j]
+        if arg == "--":
+            tail += rest[j:]
+            break
+        if arg == "--db" and j + 1 < len(rest):
+            moved += rest[j:j + 2]
+            j += 2
+            continue
+        if arg.startswith("--db="):
+            moved.append(arg)
+        else:
+            tail.append(arg)
+        j += 1
+    return head + moved + tail
+
+
+def _report_unsaved(code: int) -> int:
+    """Print one line per store whose results went to a spill file; the exit code to use."""
+    from edgebench.results.store import unsaved
+
+    lines = unsaved()
+    for err in lines:
+        err_console.print(f"[bold red]error[/] {err}", highlight=False, soft_wrap=True)
+    return (code or 2) if lines else code
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from edgebench.cli import commands  # noqa: F401  (registers every command group)
 
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    argv = hoist_db(list(argv if argv is not None else sys.argv[1:]))
+    debug = "--debug" in argv
     if not debug:
         # converters print pages of deprecation chatter; errors that matter arrive as EdgebenchError
         import logging
@@ -82,11 +123,15 @@ def main(argv: list[str] | None = None) -> None:
             os.environ.setdefault(var, "2")
     try:
         app(args=argv, standalone_mode=True)
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        sys.exit(_report_unsaved(code))
     except EdgebenchError as err:
         if debug:
             raise
         err_console.print(f"[bold red]error[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        sys.exit(_report_unsaved(2))
     except KeyboardInterrupt:
         err_console.print("interrupted: every result finished so far is in the database; re-run to resume")
-        sys.exit(130)
+        sys.exit(_report_unsaved(130))
+    sys.exit(_report_unsaved(0))

@@ -214,7 +214,9 @@ def export_cmd(
         from rich.console import Console
 
         out_console = Console(width=max(console.width, 200))
-    out_console.print(_table(results))
+    from edgebench.results.render import FitTable
+
+    out_console.print(FitTable(_table(results)))  # fits a narrow terminal without cutting names
     from edgebench.exporters.manifest import transform_summary
 
     summaries = {}

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from edgebench.cli import app, console
 from edgebench.cli import model_options as opts
+from edgebench.results.render import FitTable
 
 
 @app.command("models")
@@ -25,7 +26,7 @@ def models_cmd(
     for row in zoo_rows(counts=counts):
         table.add_row(row["name"], row["task"], row["input"], row["params"], row["macs"],
                       row["published_macs"], row["source"])
-    console.print(table)
+    console.print(FitTable(table))
 
 
 @app.command("doctor")
@@ -47,7 +48,7 @@ def doctor_cmd(
     for c in rows:
         status = "[green]ok[/]" if c.ok else "[yellow]missing[/]"
         table.add_row(c.name, c.kind, status, c.detail)
-    console.print(table)
+    console.print(FitTable(table))
 
 
 @app.command("inspect")

@@ -187,6 +187,10 @@ class _Progress:
     def measuring(self, cell) -> None:
         self._say(f"measure {cell.label}")
 
+    def waiting(self, what: str) -> None:
+        self.progress.console.print(f"waiting: {what}", highlight=False)
+        self.progress.refresh()
+
     def finished(self, cell, result, skipped: bool) -> None:
         if not skipped:
             lat = result.latency
@@ -205,14 +209,19 @@ def sweep_cmd(
     output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
     name: Optional[str] = typer.Option(None, "--name", help="Name its results for `edgebench diff` (default: file stem)."),
     mlflow: bool = mlflow_option(), mlflow_uri: Optional[str] = mlflow_uri_option(),
+    trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint",
+                                          help="Allow fully pickled checkpoints in the sweep file (runs code "
+                                               "from them); a sweep file itself can never grant this."),
 ) -> None:
     """Export and measure models × formats × variants × targets. Cells already in the database are
-    skipped, so an interrupted sweep resumes where it stopped; prints the compare table."""
+    skipped, so an interrupted sweep resumes where it stopped; prints the compare table. Two sweeps
+    on one database share the work: a cell is never run twice at once and never measured while the
+    other sweep measures on the same target (the second waits and says so)."""
     from edgebench.harness.sweep import run_sweep
     from edgebench.results.compare import compare_rows
     from edgebench.spec import SweepSpec
 
-    spec = SweepSpec.from_toml(file)
+    spec = SweepSpec.from_toml(file, trust_checkpoint=trust_checkpoint)
     try:
         with open_store(mlflow, mlflow_uri, sweep=name or file.stem) as store, _Progress() as progress:
             results = run_sweep(spec, store=store, force=force, listener=progress, devices_file=devices)

@@ -6,6 +6,7 @@ extension, model / variant / input shape / counts from the manifest when there i
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -13,9 +14,11 @@ from typing import Any, Iterable
 from edgebench import exporters
 from edgebench.errors import ConfigError
 from edgebench.exporters.manifest import file_facts
+from edgebench.exporters.pipeline import is_temp_name
 from edgebench.exporters.manifest import read_manifest as _read_manifest
 from edgebench.models.describe import with_user_input
 from edgebench.models.input_spec import InputSpec
+from edgebench.models.checkpoint import checkpoint_kind, sha256_file
 from edgebench.results.model import ArtifactInfo
 
 UNKNOWN_VARIANT = "unknown"
@@ -40,6 +43,7 @@ class Artifact:
     model: str
     variant: str
     manifest: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()  # found while reading it (e.g. a manifest that does not match)
 
     @property
     def runtime(self) -> str:
@@ -100,11 +104,38 @@ class Artifact:
                             manifest=self.manifest)
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _is_temp(path: Path) -> bool:
+    return is_temp_name(path.name)
+
+
 def from_path(path: Path) -> Artifact:
-    """One artifact file (or .mlpackage directory); ConfigError for a missing file or unknown extension."""
+    """One artifact file (or .mlpackage directory); ConfigError for a missing file, an unknown
+    extension, anything that is not a regular file or directory (FIFO, device, socket: refused
+    before a byte is read, so nothing hangs) and an unfinished export's temporary file."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist", hint="pass an artifact file or a directory of artifacts")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist", hint="pass an artifact file or a directory of artifacts") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="check its permissions") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise ConfigError(f"{path} is {kind}, not a model file; it was not read",
+                          hint="pass a regular artifact file")
+    if _is_temp(path):
+        raise ConfigError(f"{path.name} is the temporary file of an export that did not finish",
+                          hint="re-run the export; the next export into that folder removes it")
+    kind = checkpoint_kind(path) if stat.S_ISREG(mode) else None
+    if kind is not None:  # healthy, but weights (or a program) to export, not a file a runtime runs
+        arch = " --arch ARCH" if kind.startswith("torch.save") else ""
+        raise ConfigError(f"{path} is a {kind}",
+                          hint=f"this is a checkpoint, not an artifact: use `edgebench export --checkpoint {path}"
+                               f"{arch}`, then run what it writes")
     plugin = exporters.for_suffix(path)
     fmt = plugin.name if plugin is not None else None
     if fmt is None:
@@ -112,9 +143,24 @@ def from_path(path: Path) -> Artifact:
                           hint=f"edgebench measures {', '.join(sorted(extensions()))} files")
     manifest = read_manifest(path)
     if manifest:
+        # a manifest describes the bytes it was written for: a file copied over its artifact
+        # (an int8 file over the fp32 one) is a third-party file, whatever the manifest says
+        actual = _sha256(path)
+        if manifest.get("sha256") != actual:
+            why = ("has no sha256" if not manifest.get("sha256") else
+                   f"sha256 {str(manifest['sha256'])[:12]}… ≠ the file's {actual[:12]}…")
+            return Artifact(path, fmt, path.stem, UNKNOWN_VARIANT, None, warnings=(
+                f"{path.name} does not match its manifest ({why}): the file changed after export, so it is "
+                "measured as a third-party file (the manifest's variant, counts and parity are ignored)",))
         return Artifact(path, manifest.get("format", fmt), manifest.get("model") or path.stem,
                         manifest.get("variant") or UNKNOWN_VARIANT, manifest)
     return Artifact(path, fmt, path.stem, UNKNOWN_VARIANT, None)
+
+
+def _sha256(path: Path) -> str:
+    if path.is_dir():  # a package (.mlpackage): the exporters' own definition of its sha256
+        return file_facts(path)["sha256"]
+    return sha256_file(path)
 
 
 def discover(paths: Iterable[Path | str]) -> list[Artifact]:
@@ -122,9 +168,16 @@ def discover(paths: Iterable[Path | str]) -> list[Artifact]:
     found: list[Artifact] = []
     for p in map(Path, paths):
         if p.is_dir() and p.suffix.lower() != ".mlpackage":
+            # unfinished exports' temp files (kill -9 mid-export) and FIFOs / devices are not models
             files = [f for f in sorted(p.rglob("*"))
                      if f.suffix.lower() in extensions() and not any(a.suffix == ".mlpackage" for a in f.parents)
+                     and not any(_is_temp(a) for a in (f, *f.relative_to(p).parents))
                      and (f.is_file() or f.suffix.lower() == ".mlpackage")]
+            checkpoints = [f for f in files if f.is_file() and checkpoint_kind(f) is not None]
+            files = [f for f in files if f not in checkpoints]  # weights to export, not artifacts
+            if not files and checkpoints:
+                raise ConfigError(f"{p} holds checkpoints ({', '.join(c.name for c in checkpoints[:3])}), not artifacts",
+                                  hint="use `edgebench export --checkpoint FILE`, then run what it writes")
             if not files:
                 raise ConfigError(f"no model files in {p}", hint=f"looked for {', '.join(sorted(extensions()))}")
             found.extend(from_path(f) for f in files)

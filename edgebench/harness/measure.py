@@ -91,6 +91,7 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
 
     def finish(status: Status, **fields: Any) -> RunResult:
         timings["total"] = time.perf_counter() - t_start
+        fields["warnings"] = (*artifact.warnings, *fields.get("warnings", ()))
         result = RunResult(status=status, timings_s=dict(timings), environment=_environment(), **base, **fields)
         if store is not None:
             store.add(result)

@@ -18,12 +18,14 @@ from typing import Any
 from edgebench import exporters
 from edgebench.errors import EdgebenchError
 from edgebench.harness.artifacts import from_path
+from edgebench.harness.locks import Locks
 from edgebench.harness.measure import measure_artifact
 from edgebench.results.model import ErrorInfo, RunResult, Status
 from edgebench.spec import ExportSpec, ModelSpec, SweepSpec, Variant, spec_hash
 from edgebench.targets import resolve
 
 _EXPORT_OK = (Status.OK, Status.PARITY_FAILED)
+HOST_TARGET = "local"  # exports run on this host: they load it like a local measurement does
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,9 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
     """Run every cell not yet in ``store`` (all of them with ``force``); return each cell's result
     (stored ones for skipped cells) in cell order. ``devices_file`` resolves target aliases."""
     listener = listener or Listener()
-    # a bad URI fails before any work
+    # a bad format or target URI fails before any work
+    for fmt in spec.formats:
+        exporters.registry.get(fmt)
     targets = {uri: resolve(uri, devices_file=devices_file) for uri in spec.targets}
     exporters.check_format_options(spec.format_options)  # and so does a bad [format_options.*] table
     all_cells = cells(spec)
@@ -121,35 +125,72 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
     groups: dict[tuple[ModelSpec, Variant], list[Cell]] = {}
     for cell in pending:
         groups.setdefault((cell.model, cell.variant), []).append(cell)
+    # Another sweep on this database: a model × variant is exported and measured by one sweep at a
+    # time (the other then finds its cells stored), and nothing is measured on a target while the
+    # other sweep measures there or exports on this host.
+    locks = Locks(store.path)
+    wait = getattr(listener, "waiting", None)
     for (model, variant), group in groups.items():
-        formats = tuple(dict.fromkeys(c.format for c in group))
-        listener.exporting(model, variant, formats)
-        t0 = time.perf_counter()
-        try:
-            exported = exporters.export(model, ExportSpec(formats=formats, variant=variant, out_dir=spec.out_dir,
+        with locks.hold(f"cells {spec_hash(model, variant)}",
+                        f"exporting and measuring {model.label} {variant.label}", wait):
+            if not force:
+                group = _claim(group, store, results, listener)
+            if group:
+                _run_group(spec, model, variant, group, store, targets, results, listener, locks, wait)
+    return [results[c.hash] for c in all_cells if c.hash in results]
+
+
+def _claim(group: list[Cell], store, results: dict[str, RunResult], listener) -> list[Cell]:
+    """The cells of ``group`` still to run (another sweep may have stored some while we waited)."""
+    todo = []
+    for cell in group:
+        found = store.find_spec(cell.hash)
+        if found is None:
+            todo.append(cell)
+        else:
+            results[cell.hash] = found
+            listener.finished(cell, found, True)
+    return todo
+
+
+def _run_group(spec: SweepSpec, model: ModelSpec, variant: Variant, group: list[Cell], store, targets: dict,
+               results: dict[str, RunResult], listener, locks: Locks, wait) -> None:
+    formats = tuple(dict.fromkeys(c.format for c in group))
+    listener.exporting(model, variant, formats)
+    t0 = time.perf_counter()
+    try:
+        with locks.hold(_target_lock(HOST_TARGET), f"exporting {model.label} {variant.label} on this host", wait):
+            t0 = time.perf_counter()  # the wait for the host is not export time
+            exported = exporters.export(model, ExportSpec(formats=formats, variant=variant,
+                                                          out_dir=spec.out_dir,
                                                           calibration_samples=spec.calibration_samples,
                                                           format_options=spec.format_options),
                                         store=store)
-        except EdgebenchError as err:  # the model itself failed (e.g. a bad checkpoint): every cell says so
-            status = Status.LOAD_FAILED if err.stage == "load" else Status.EXPORT_FAILED
-            exported = _export_failed(model, variant, formats, status, ErrorInfo(err.stage, err.message, err.hint))
-        except Exception as exc:  # a converter bug: recorded as EXPORT_FAILED with its traceback; the sweep goes on
-            tail = "\n".join(traceback.format_exc().strip().splitlines()[-20:])
-            exported = _export_failed(model, variant, formats, Status.EXPORT_FAILED,
-                                      ErrorInfo("export", f"{type(exc).__name__}: {exc}".split("\n")[0],
-                                                "a converter failed unexpectedly; see error.detail", tail))
-        export_s = time.perf_counter() - t0
-        by_format = {r.format: r for r in exported}
-        for cell in group:
-            export = by_format.get(cell.format)
-            if export is None or export.status not in _EXPORT_OK or export.artifact is None:
-                result = _carry(cell, spec.bench, export, store)
-            else:
-                listener.measuring(cell)
-                artifact = from_path(Path(export.artifact.path))
-                result = measure_artifact(artifact, targets[cell.target], spec.bench, store=store,
-                                          cell_hash=cell.hash, spec={**cell.spec(spec.bench), "export_s": export_s},
+    except EdgebenchError as err:  # the model itself failed (e.g. a bad checkpoint): every cell says so
+        status = Status.LOAD_FAILED if err.stage == "load" else Status.EXPORT_FAILED
+        exported = _export_failed(model, variant, formats, status, ErrorInfo(err.stage, err.message, err.hint))
+    except Exception as exc:  # a converter bug: recorded as EXPORT_FAILED with its traceback; the sweep goes on
+        tail = "\n".join(traceback.format_exc().strip().splitlines()[-20:])
+        exported = _export_failed(model, variant, formats, Status.EXPORT_FAILED,
+                                  ErrorInfo("export", f"{type(exc).__name__}: {exc}".split("\n")[0],
+                                            "a converter failed unexpectedly; see error.detail", tail))
+    export_s = time.perf_counter() - t0
+    by_format = {r.format: r for r in exported}
+    for cell in group:
+        export = by_format.get(cell.format)
+        if export is None or export.status not in _EXPORT_OK or export.artifact is None:
+            result = _carry(cell, spec.bench, export, store)
+        else:
+            listener.measuring(cell)
+            artifact = from_path(Path(export.artifact.path))
+            target = targets[cell.target]
+            with locks.hold(_target_lock(getattr(target, "uri", cell.target)), f"measuring {cell.label}", wait):
+                result = measure_artifact(artifact, target, spec.bench, store=store, cell_hash=cell.hash,
+                                          spec={**cell.spec(spec.bench), "export_s": export_s},
                                           model=cell.model.label, variant=cell.variant.label)
-            results[cell.hash] = result
-            listener.finished(cell, result, False)
-    return [results[c.hash] for c in all_cells if c.hash in results]
+        results[cell.hash] = result
+        listener.finished(cell, result, False)
+
+
+def _target_lock(uri: str) -> str:
+    return f"target {uri}"

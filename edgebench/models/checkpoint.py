@@ -56,7 +56,10 @@ def _torch_load(path: Path, trust: bool) -> Any:
         raise LoadError(f"{path.name} is not a PyTorch checkpoint (unknown bytes, neither zip nor pickle)",
                         hint="pass a state_dict .pt/.pth, a torch.export .pt2 or a TorchScript file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=not trust)
+        if trust:
+            return torch.load(path, map_location="cpu", weights_only=False)
+        with torch.serialization.safe_globals(_numpy_scalar_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
         if "Weights only load failed" in text or "weights_only" in text:
@@ -78,6 +81,60 @@ def _torch_load(path: Path, trust: bool) -> Any:
     except (EOFError, ValueError, OSError, AttributeError, ImportError, ModuleNotFoundError) as exc:
         raise LoadError(f"{path.name} is not a PyTorch checkpoint ({type(exc).__name__}: {str(exc)[:120]})",
                         hint="pass a state_dict .pt/.pth, a torch.export .pt2 or a TorchScript file") from None
+
+
+def _numpy_scalar_globals() -> list[Any]:
+    """numpy scalars (``best_acc = np.float64(…)``, ``epoch = np.int64(…)``) and their dtypes: plain
+    data that training scripts save beside the weights; allow-listed for ``weights_only`` loading
+    (object arrays and every other global stay refused)."""
+    try:
+        import numpy as np
+    except ImportError:
+        return []
+    core = getattr(np, "_core", None) or np.core
+    kinds = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+             np.float16, np.float32, np.float64)
+    return [core.multiarray.scalar, np.dtype, *(type(np.dtype(k)) for k in kinds)]
+
+
+def checkpoint_kind(path: Path) -> str | None:
+    """What a PyTorch file that is not a runnable artifact is — ``"torch.save checkpoint"`` (a
+    zip with ``data.pkl`` and no TorchScript code, or a legacy pickle) or ``"torch.export
+    program"`` — or None (TorchScript, or not a PyTorch file). Reads only the file's header and
+    zip directory."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+    except OSError:
+        return None
+    if magic.startswith(b"\x80"):
+        return "torch.save checkpoint"
+    if not magic.startswith(b"PK"):
+        return None
+    kind = detect_kind(Path(path)) if Path(path).suffix != ".pt2" else "pt2"
+    if kind == "pt2":
+        return "torch.export program"
+    if kind == "pickle":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                if any(n.endswith("data.pkl") for n in zf.namelist()):
+                    return "torch.save checkpoint"
+        except (zipfile.BadZipFile, OSError):
+            return None
+    return None
+
+
+_INFIXES = ("module.", "_orig_mod.")  # DataParallel / torch.compile wrappers around a sub-module
+
+
+def _strip_infixes(sd: dict[str, Any], own: dict[str, Any]) -> dict[str, Any] | None:
+    """``layer1.module.0.conv1.weight`` → ``layer1.0.conv1.weight`` when that makes every key fit."""
+    out = {}
+    for k, v in sd.items():
+        parts = k.split(".")
+        kept = [p for p in parts if p + "." not in _INFIXES]
+        out[".".join(kept)] = v
+    return out if len(out) == len(sd) and set(out) == set(own) else None
 
 
 def unwrap_state_dict(obj: Any) -> dict[str, Any]:
@@ -105,6 +162,8 @@ def unwrap_state_dict(obj: Any) -> dict[str, Any]:
 def _fit(module, sd: dict[str, Any], arch: str, num_classes_given: bool,
          arch_kwargs: dict[str, Any] | None = None) -> None:
     own = module.state_dict()
+    if set(sd) != set(own) and (stripped := _strip_infixes(sd, own)) is not None:
+        sd = stripped  # a wrapper inside the model (e.g. layer1 = DataParallel(...)) saved its name
     missing = [k for k in own if k not in sd]
     unexpected = [k for k in sd if k not in own]
     if missing or unexpected:
@@ -116,8 +175,12 @@ def _fit(module, sd: dict[str, Any], arch: str, num_classes_given: bool,
             parts.append(f"{len(missing)} keys missing ({first(missing)})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected ({first(unexpected)})")
-        raise LoadError(f"the state_dict does not fit --arch {arch}: " + "; ".join(parts),
-                        hint="check --arch (see `edgebench models`)")
+        infix = next((f".{i}" for i in _INFIXES if any(f".{i}" in k for k in unexpected)), None)
+        hint = "check --arch (see `edgebench models`)"
+        if infix:
+            hint = (f"the checkpoint's keys carry a wrapper infix '{infix}' (a DataParallel / compiled "
+                    f"sub-module); even without it they do not fit --arch {arch}: check --arch")
+        raise LoadError(f"the state_dict does not fit --arch {arch}: " + "; ".join(parts), hint=hint)
     for key, tensor in sd.items():
         if tuple(own[key].shape) != tuple(tensor.shape):
             from edgebench.models.fitting import mismatch_hint
@@ -142,6 +205,9 @@ def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust
         raise LoadError(f"checkpoint {path} does not exist", hint="check the path")
     if path.is_dir():
         raise LoadError(f"checkpoint {path} is a directory", hint="pass the checkpoint file")
+    if not path.is_file():  # a FIFO or device would block or never end: refused before reading
+        raise LoadError(f"checkpoint {path} is not a regular file (a FIFO, device or socket); it was not read",
+                        hint="pass the checkpoint file")
     kind = detect_kind(path)
     if kind == "pt2":
         try:

@@ -97,19 +97,116 @@ def text_cells(rows: list[dict[str, Any]], detail: bool = True,
     return [c for c, _ in cols], [[f(r) for _, f in cols] for r in rows]
 
 
+# Columns a narrow terminal drops first (first in the list goes first); the key columns are
+# never dropped and never narrower than their header: they wrap instead.
+KEY_COLUMNS = ("model", "name", "format", "variant", "parity / accuracy", "status", "component", "path / reason")
+_MIN_COLUMN = 6
+DROP_ORDER = ("p90 ms", "peak MB", "MACs", "published MACs", "params", "source", "size MB", "speed-up", "target",
+              "max-abs", "top-1 agree", "task", "kind", "size", "SQNR dB")
+
+
+class FitTable:
+    """A rich Table that fits the width it is drawn at: nothing is cut with "…". When the table's
+    natural width is wider than the console, the least important columns (:data:`DROP_ORDER`, then
+    any projected column) are dropped until it fits, and the rest wrap; key columns
+    (:data:`KEY_COLUMNS`) are never dropped nor squeezed below their longest word (up to 24
+    characters). Built from a filled ``rich.table.Table``; printed with ``console.print``."""
+
+    def __init__(self, table: Any):
+        self.table = table
+
+    @staticmethod
+    def _rank(header: str) -> int | None:
+        """Drop order of a column (lowest first); None for a column that is never dropped."""
+        if header in KEY_COLUMNS or header.startswith("p50"):
+            return None
+        return DROP_ORDER.index(header) if header in DROP_ORDER else len(DROP_ORDER)
+
+    def __rich_console__(self, console: Any, options: Any):
+        from rich.measure import Measurement
+        from rich.table import Table
+        from rich.text import Text
+
+        src = self.table
+        cols = list(src.columns)
+        rows = len(cols[0]._cells) if cols else 0
+
+        def measure(cell: Any) -> tuple[int, int]:  # (longest word, longest line), markup excluded
+            text = console.render_str(cell) if isinstance(cell, str) else cell
+            if isinstance(text, Text):
+                plain = text.plain
+                return (max((len(w) for w in plain.split()), default=0),
+                        max((len(line) for line in plain.splitlines()), default=0))
+            m = Measurement.get(console, options, text)
+            return m.minimum, m.maximum
+
+        sizes = {id(c): [measure(x) for x in (c.header, *c._cells)] for c in cols}
+        natural = {k: max(m[1] for m in v) for k, v in sizes.items()}
+        pad = 3 if src.box else 2  # padding both sides plus one border character
+
+        kept, dropped = list(cols), []
+        while sum(natural[id(c)] + pad for c in kept) + 1 > options.max_width:
+            victims = [c for c in kept if self._rank(str(c.header)) is not None]
+            if not victims:
+                break
+            victim = min(victims, key=lambda c: self._rank(str(c.header)))
+            kept.remove(victim)
+            dropped.append(str(victim.header))
+        # what is left wraps: every column keeps at least its longest word, capped so that all fit
+        room = options.max_width - len(kept) * pad - 1
+        floors = [min(max(m[0] for m in sizes[id(c)]), natural[id(c)]) for c in kept]
+        cap = max(floors, default=0)
+        while cap > _MIN_COLUMN and sum(min(f, cap) for f in floors) > room:
+            cap -= 1
+        if sum(min(f, cap) for f in floors) > room:  # not even a few characters each: one record per row
+            yield from self._records(console, src, kept, rows)
+            return
+        floors = [min(f, cap) for f in floors]
+        widths = [natural[id(c)] for c in kept]
+        while sum(widths) > room:  # narrow the widest column that can still give
+            i = max((j for j in range(len(widths)) if widths[j] > floors[j]), key=lambda j: widths[j])
+            widths[i] -= 1
+        table = Table(title=src.title, box=src.box, show_header=src.show_header, show_lines=src.show_lines,
+                      padding=src.padding, title_style=src.title_style)
+        for c, width in zip(kept, widths):
+            table.add_column(c.header, justify=c.justify, style=c.style, header_style=c.header_style,
+                             overflow="fold", no_wrap=False, width=width)
+        for i in range(rows):
+            table.add_row(*[c._cells[i] for c in kept])
+        if dropped:
+            table.caption = Text(f"hidden in this narrow terminal: {', '.join(dropped)} (widen it, or -o csv)",
+                                 style="dim")
+        yield table
+
+    @staticmethod
+    def _records(console: Any, src: Any, cols: list, rows: int):
+        from rich.text import Text
+
+        if src.title:
+            yield Text(str(src.title), style="bold", overflow="fold")
+        for i in range(rows):
+            text = Text(overflow="fold")
+            for c in cols:
+                cell = c._cells[i]
+                text.append(f"{c.header}: ", style="bold")
+                text.append(console.render_str(cell) if isinstance(cell, str) else Text(str(cell)))
+                text.append("\n")
+            yield text
+
+
 def rich_table(rows: list[dict[str, Any]], title: str | None = None, projected: list[tuple[str, str]] = ()):
-    """A rich Table of the rows (the terminal view)."""
+    """The rows as a terminal table that fits the console (:class:`FitTable`: never truncates)."""
     from rich.table import Table
 
     headers, cells = text_cells(rows, detail=False, projected=projected)  # errors: one line each, below
     table = Table(title=title, show_lines=False, caption=_io_note(rows), caption_justify="left")
     for h in headers:
-        table.add_column(h, overflow="fold", no_wrap=h != "parity / accuracy",
+        table.add_column(h, overflow="fold",
                          justify="right" if h in ("size MB", "params", "MACs", "p90 ms", "peak MB", "speed-up")
                          else "left")
     for line in cells:
         table.add_row(*line)
-    return table
+    return FitTable(table)
 
 
 def markdown(rows: list[dict[str, Any]], projected: list[tuple[str, str]] = ()) -> str:
