@@ -263,7 +263,7 @@ class BenchSpec:
 def _formats(path: Path, data: dict[str, Any]) -> tuple[str, ...]:
     formats = data.get("formats")
     if not formats or not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
-        raise ConfigError(f"sweep file {path}: formats must be a non-empty list of format names",
+        raise ConfigError(f"sweep file {path}: formats: expected a non-empty list of format names, got {formats!r}",
                           hint="e.g. formats = [\"NAME\", …]; `edgebench export --help` lists the formats")
     return tuple(formats)
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from edgebench import exporters
 from edgebench.errors import ConfigError
 from edgebench.exporters.manifest import file_facts
-from edgebench.exporters.pipeline import is_temp_name
+from edgebench.exporters.cells import is_temp_name
 from edgebench.exporters.manifest import read_manifest as _read_manifest
 from edgebench.models.describe import with_user_input
 from edgebench.models.input_spec import InputSpec

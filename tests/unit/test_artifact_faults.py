@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edgebench.errors import ConfigError, LoadError
-from edgebench.exporters.pipeline import clean_stale_temps, is_temp_name
+from edgebench.exporters.cells import clean_stale_temps, is_temp_name
 from edgebench.harness.artifacts import discover, extensions, from_path
 from edgebench.models.checkpoint import load_checkpoint
 

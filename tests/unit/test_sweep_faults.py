@@ -42,7 +42,8 @@ from edgebench.spec import SweepSpec
 ])
 def test_each_sweep_file_mistake_names_its_key(tmp_path, text, key, words):
     f = tmp_path / "s.toml"
-    f.write_text(text + "\n")
+    # every sweep file lists its formats; the mistake under test comes after that line
+    f.write_text(text + "\n" if text.startswith("formats") else f'formats = ["onnx"]\n{text}\n')
     with pytest.raises(ConfigError) as info:
         SweepSpec.from_toml(f)
     line = str(info.value)
@@ -70,7 +71,7 @@ def test_a_sweep_file_cannot_grant_trust(tmp_path):
 
 def test_trust_comes_from_the_caller(tmp_path):
     f = tmp_path / "s.toml"
-    f.write_text('models = ["resnet18", {checkpoint = "x.pt", arch = "resnet18"}]\n')
+    f.write_text('formats = ["onnx"]\nmodels = ["resnet18", {checkpoint = "x.pt", arch = "resnet18"}]\n')
     assert not any(m.trust_checkpoint for m in SweepSpec.from_toml(f).models)
     assert all(m.trust_checkpoint for m in SweepSpec.from_toml(f, trust_checkpoint=True).models)
 
@@ -80,7 +81,7 @@ def test_a_checkpoint_model_keeps_its_spec_identity(tmp_path):
     from edgebench.spec import ModelSpec
 
     f = tmp_path / "s.toml"
-    f.write_text('models = [{checkpoint = "x.pt", arch = "resnet18"}]\n')
+    f.write_text('formats = ["onnx"]\nmodels = [{checkpoint = "x.pt", arch = "resnet18"}]\n')
     assert SweepSpec.from_toml(f).models[0] == ModelSpec.from_dict({"checkpoint": "x.pt", "arch": "resnet18"})
 
 
