@@ -38,14 +38,14 @@ def test_export_run_and_sweep_log_each_cell(tmp_path):
     ckpt = traced(tmp_path / "tiny.pt", 1)
     fmt = torch_format()
 
-    proc = eb(db, "export", "--checkpoint", str(ckpt), "--format", fmt, "--out", str(tmp_path / "art"),
-              "--mlflow-uri", uri)
+    proc = eb(db, "export", "--checkpoint", str(ckpt), "--input-shape", "1,3,32,32", "--format", fmt,
+              "--out", str(tmp_path / "art"), "--mlflow-uri", uri)
     assert proc.returncode == 0, proc.stderr
     artifact = next((tmp_path / "art").rglob("*-fp32.pt"))
     proc = eb(db, "run", str(artifact), *FAST, "--mlflow-uri", uri)
     assert proc.returncode == 0, proc.stderr
     sweep = tmp_path / "s.toml"
-    sweep.write_text(f'models = [{{checkpoint = "{ckpt}"}}]\nformats = ["{fmt}"]\nvariants = ["fp32"]\n'
+    sweep.write_text(f'models = [{{checkpoint = "{ckpt}", input_shape = [1, 3, 32, 32]}}]\nformats = ["{fmt}"]\nvariants = ["fp32"]\n'
                      f'out_dir = "{tmp_path / "sweep-art"}"\n[bench]\nruns = 10\nmin_seconds = 0.05\n'
                      'warmup_runs = 1\nwarmup_seconds = 0\nthreads = 1\ninput_shape = [1, 3, 32, 32]\n')
     proc = eb(db, "sweep", str(sweep), "--name", "nightly", "--mlflow-uri", uri)
