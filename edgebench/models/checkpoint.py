@@ -144,6 +144,11 @@ def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust
         raise LoadError(f"checkpoint {path} is a directory", hint="pass the checkpoint file")
     kind = detect_kind(path)
     if kind == "pt2":
+        from edgebench.models.huggingface import register_output_types
+
+        # a program exported from a transformers model returns a ModelOutput: torch can only
+        # rebuild it once transformers has registered that type (importing it does)
+        register_output_types(path)
         try:
             ep = torch.export.load(str(path))
         except Exception as exc:  # torch raises many types for a bad archive
