@@ -161,3 +161,42 @@ def test_zipapp_runs_where_edgebench_is_not_importable(tiny, tmp_path):
     usage = subprocess.run([sys.executable, "-S", str(pyz), "--help"], cwd=work, env=env, capture_output=True,
                            text=True, timeout=60)
     assert usage.returncode == 0 and "{coreml,litert,onnxruntime,torch}" in usage.stdout.replace(" ", "").replace("\n", "")
+
+
+def test_onnxruntime_dynamic_batch_rebinds_per_shape(tmp_path):
+    """Symbolic dims: the output is sized by an untimed run, and a new input shape re-binds."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "relu.onnx"
+    onnx.save(model, str(path))
+    rng = np.random.default_rng(0)
+    samples = [[rng.standard_normal((1, 4)).astype(np.float32)], [rng.standard_normal((3, 4)).astype(np.float32)],
+               [rng.standard_normal((3, 4)).astype(np.float32)]]
+    got = run_batch("onnxruntime", path, samples)
+    for (s,), (o,) in zip(samples, got):
+        np.testing.assert_array_equal(o, np.maximum(s, 0))
+
+
+@pytest.mark.parametrize("kind,runtime", [("onnx", "onnxruntime"), ("tflite", "litert"), ("torchscript", "torch")])
+def test_include_io_step_runs_on_every_runtime(tiny, kind, runtime):
+    """The --include-io iteration (pre → bind → invoke → outputs → post) in-process, per runtime:
+    the arg-max it computes is the one of the plain path on the same pre-processed input."""
+    from edgebench.runner.batch import open_runtime
+    from edgebench.runner.inputs import IO
+
+    rt = open_runtime(runtime, tiny[kind], threads=1, input_shape=list(SHAPE))
+    specs = rt.inputs()
+    io = IO(specs, [list(SHAPE)], rt.output_quant())
+    feed = io.pre()
+    rt.bind(feed)
+    rt.invoke()
+    top = io.post(rt.outputs())
+    assert 0 <= top < 10
+    (outs,) = run_batch(runtime, tiny[kind], [feed], threads=1, input_shape=list(SHAPE))
+    assert int(np.argmax(outs[0])) == top
