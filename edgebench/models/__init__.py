@@ -55,9 +55,6 @@ def load(spec: ModelSpec) -> LoadedModel:
     elif spec.checkpoint is not None:
         module, kind = load_checkpoint(spec.checkpoint, spec.arch, spec.num_classes, spec.trust_checkpoint,
                                        arch_kwargs=kwargs, notes=notes)
-        detected = next((n for n in notes if n.startswith("width_mult=")), None)
-        if detected:
-            kwargs["width_mult"] = float(detected.split("=", 1)[1].split()[0])
         e = entry(spec.arch, spec.num_classes) if spec.arch else None
         default = _zoo_shape(e, kwargs) if e is not None else None
         shape, shape_from = resolve_shape(module, kind, Path(spec.checkpoint).name, user_shape, default)
