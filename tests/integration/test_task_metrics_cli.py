@@ -100,6 +100,8 @@ def test_partial_labelled_folder_by_class_name(tiny_zoo_entry, tmp_path, db, cap
     with Store(db) as store:
         acc = [r for r in store.results(kind="run")][-1].accuracy
     assert acc["class_index"] == {"cat": 2, "hat": 7}  # not renumbered 0, 1
+    assert "per-class recall (n=4, classes mapped by class name)" in out
+    assert "confusion matrix (rows: true class, columns: predicted)" in out
     assert acc["matrix_labels"] == ["cat", "hat", "other"]
     assert set(acc["per_class_recall"]) == {"cat", "hat"}
     assert acc["class_mapping"] == "class name"
