@@ -2,9 +2,10 @@
 
 The same runner as the local target, as one zipapp file (``runner.pyz``), is copied into
 ``/tmp/edgebench-<run>`` with the artifact and run by the device's Python; the RawSamples JSON comes
-back with scp and the directory is removed afterwards. ``ssh``/``scp`` honour ``~/.ssh/config``, keys and known_hosts; BatchMode is
-always on (never a password prompt) and host keys are checked — ``accept_new_host_key`` (CLI
-``--accept-new-host-key``) allows ``StrictHostKeyChecking=accept-new`` for a first connection.
+back with scp and the directory is removed afterwards. ``ssh``/``scp`` honour ``~/.ssh/config``,
+keys and known_hosts; BatchMode is always on (never a password prompt) and host keys are checked —
+``accept_new_host_key`` (CLI ``--accept-new-host-key``) allows ``StrictHostKeyChecking=accept-new``
+for a first connection.
 
 Options (CLI, or the device's table in the devices file): ``python`` (remote interpreter, default
 ``python3``), ``identity_file``, ``ssh_options`` (list of ``Key=Value``), ``workdir`` (default
