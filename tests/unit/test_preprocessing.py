@@ -131,3 +131,10 @@ def test_float_images_keep_their_precision_and_bgr_flips_after_normalising():
     # normalised in RGB order (red - 0.1), then channels flipped: red ends up last
     np.testing.assert_allclose(out[2], 0.5012 - 0.1, atol=1e-6)
     np.testing.assert_allclose(out[0], 0.0 - 0.3, atol=1e-6)
+
+
+def test_non_image_inputs_have_no_pipeline():
+    spec = InputSpec(shape=(1, 16), num_classes=4)
+    assert spec.pipeline is None
+    with pytest.raises(ValueError, match="not an image"):
+        spec.preprocess(np.zeros((8, 8, 3), np.uint8))
