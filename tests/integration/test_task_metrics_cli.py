@@ -65,6 +65,7 @@ def test_image_to_image_parity_and_pairs(tiny_denoiser, tmp_path, db, capsys):
     parity = json.loads(Path(f"{artifact}.manifest.json").read_text())["parity"]["vs_eager"]
     assert parity["top1_agreement"] is None
     assert parity["psnr_db"] > 60 and parity["ssim"] > 0.999
+    assert "PSNR" in out  # the export table's agreement column, instead of a blank top-1
     for name, v in (("a", 90), ("b", 170)):
         _save(tmp_path / "pairs/noisy" / f"{name}.png", v + 6)
         _save(tmp_path / "pairs/clean" / f"{name}.png", v)
