@@ -60,6 +60,13 @@ def _fmt_bytes(n: int | None) -> str:
     return ""
 
 
+def _agree(top1: float | None, eager: dict) -> str:
+    # an image-to-image model has no classes: its agreement with eager is PSNR (dB)
+    if top1 is None and eager.get("psnr_db") is not None:
+        return f"PSNR {eager['psnr_db']:.1f} dB"
+    return "" if top1 is None else f"{top1:.0%}"
+
+
 def _table(results: list) -> Table:
     table = Table(title="edgebench export (parity against the eager model)")
     for col in ("model", "format", "variant", "status", "size", "SQNR dB", "top-1 agree", "max-abs", "path / reason"):
@@ -79,7 +86,7 @@ def _table(results: list) -> Table:
         status = r.status.value
         table.add_row(r.model, r.format, r.variant, f"[{colours.get(status, 'red')}]{status}[/]",
                       _fmt_bytes(r.artifact.size_bytes if r.artifact else None),
-                      "" if sqnr is None else f"{sqnr:.1f}", "" if top1 is None else f"{top1:.0%}",
+                      "" if sqnr is None else f"{sqnr:.1f}", _agree(top1, eager),
                       "" if max_abs is None else f"{max_abs:.2e}", where)
     return table
 

@@ -134,6 +134,12 @@ def run_cmd(
         _interrupted()
         raise
     _print(compare_rows(results, latest=False), output)
+    if output == "table":  # per-class recall + confusion matrix with the model's class names
+        from edgebench.results.class_report import class_report
+
+        for r in results:
+            for line in class_report(r.accuracy, title=f"{r.model} {r.format} {r.variant}: "):
+                console.print(line, highlight=False, markup=False)
     _warn(results)
     _report_failures(results)
 

@@ -66,7 +66,7 @@ def build_manifest(exporter: Exporter, spec: ExportSpec, options: Any, ctx: Expo
         "outputs": result.outputs,
         "input_spec": ctx.input_spec.to_dict(),
         # what accuracy / calibration feed the model (edgebench.models.preprocessing), stated on its own
-        "preprocessing": ctx.input_spec.pipeline.to_dict(),
+        "preprocessing": ctx.input_spec.pipeline.to_dict() if ctx.input_spec.pipeline else None,
         "converter": result.converter or exporter.converter_info(),
         "libraries": libraries(),
         "export_seconds": round(export_s, 3),

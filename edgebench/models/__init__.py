@@ -55,9 +55,6 @@ def load(spec: ModelSpec) -> LoadedModel:
     elif spec.checkpoint is not None:
         module, kind = load_checkpoint(spec.checkpoint, spec.arch, spec.num_classes, spec.trust_checkpoint,
                                        arch_kwargs=kwargs, notes=notes)
-        detected = next((n for n in notes if n.startswith("width_mult=")), None)
-        if detected:
-            kwargs["width_mult"] = float(detected.split("=", 1)[1].split()[0])
         e = entry(spec.arch, spec.num_classes) if spec.arch else None
         default = _zoo_shape(e, kwargs) if e is not None else None
         shape, shape_from = resolve_shape(module, kind, Path(spec.checkpoint).name, user_shape, default)
@@ -66,8 +63,10 @@ def load(spec: ModelSpec) -> LoadedModel:
             if note:
                 notes.append(note)
         base = e.input_spec if e is not None else InputSpec(num_classes=spec.num_classes)
+        hf = huggingface.config_facts(module) if e is None else None  # a pickled transformers model
         input_spec = input_spec_for(base, module, spec, shape=shape, shape_fixed=kind == "pt2" and not user_shape,
-                                    library=e.source if e else None, arch=spec.arch, probe=e is None)
+                                    library=e.source if e else None, arch=spec.arch, probe=e is None,
+                                    class_names=(hf or {}).get("class_names"))
         source = {"kind": kind, "path": str(spec.checkpoint), "sha256": sha256_file(spec.checkpoint),
                   "arch": spec.arch, "input_shape_from": shape_from}
     else:

@@ -196,8 +196,8 @@ def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust
                     arch_kwargs: dict[str, Any] | None = None, notes: list[str] | None = None):
     """Return ``(module, kind)``; raise LoadError with one line for anything wrong.
 
-    ``arch_kwargs`` go to the ``arch`` builder of a state_dict; what was inferred on the way
-    (e.g. a detected width multiplier) is appended to ``notes``."""
+    ``arch_kwargs`` go to the ``arch`` builder of a state_dict; builder kwargs detected from the
+    weights (a width multiplier, a ViT image size) are added to that dict and said in ``notes``."""
     import torch
 
     path = Path(path)
@@ -210,6 +210,11 @@ def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust
                         hint="pass the checkpoint file")
     kind = detect_kind(path)
     if kind == "pt2":
+        from edgebench.models.huggingface import register_output_types
+
+        # a program exported from a transformers model returns a ModelOutput: torch can only
+        # rebuild it once transformers has registered that type (importing it does)
+        register_output_types(path)
         try:
             ep = torch.export.load(str(path))
         except Exception as exc:  # torch raises many types for a bad archive
@@ -235,20 +240,20 @@ def load_checkpoint(path: Path, arch: str | None, num_classes: int | None, trust
         raise LoadError(f"{path.name} is a state_dict: it needs --arch", hint="e.g. --arch resnet18 (see `edgebench models`)")
     from edgebench.models.zoo import entry
 
-    from edgebench.models.fitting import detect_width
+    from edgebench.models.fitting import detect_kwargs
 
     e = entry(arch, num_classes)
     n_out = num_classes if num_classes is not None else (e.input_spec.num_classes or 1000)
-    kwargs = dict(arch_kwargs or {})
+    kwargs = arch_kwargs if arch_kwargs is not None else {}
     sd = unwrap_state_dict(obj)
     try:
         module = e.build(n_out, **kwargs)
     except TypeError as exc:
         raise LoadError(f"--arch {arch} does not take --arch-kwargs {', '.join(kwargs)} ({exc})",
                         hint="pass only keyword arguments its builder knows") from None
-    detected = None if _fits(module, sd) else detect_width(e.build, n_out, sd, kwargs)
+    detected = None if _fits(module, sd) else detect_kwargs(e.build, n_out, sd, kwargs)
     if detected is not None:
-        kwargs["width_mult"] = detected[0]
+        kwargs.update(detected[0])
         module = e.build(n_out, **kwargs)
         if notes is not None:
             notes.append(detected[1])

@@ -115,6 +115,9 @@ def mismatch_hint(module: Any, key: str, theirs: Any, ours: Any, arch: str, arch
     if key == head_key(module) or (key.endswith(".bias") and key[:-5] + ".weight" == head_key(module)):
         if tuple(theirs.shape[1:]) == tuple(ours.shape[1:]):
             return f"the checkpoint's head has {theirs.shape[0]} outputs: pass --num-classes {theirs.shape[0]}"
+    if key.endswith("pos_embedding") and theirs.dim() == 3 and int(theirs.shape[1]) > 1:
+        return (f"its position embedding has {theirs.shape[1]} tokens ({ours.shape[1]} here): another input "
+                "resolution — pass --arch-kwargs image_size=<the size it was trained at>")
     if theirs.dim() == ours.dim() and theirs.dim() >= 1 and ours.shape[0]:
         ratio = theirs.shape[0] / ours.shape[0]
         current = float(arch_kwargs.get("width_mult", 1.0))
@@ -122,3 +125,44 @@ def mismatch_hint(module: Any, key: str, theirs: Any, ours: Any, arch: str, arch
         return (f"its channel counts differ ({theirs.shape[0]} vs {ours.shape[0]}): a different width — "
                 f"try --arch-kwargs width_mult={guess:g}, or check --arch (see `edgebench models`)")
     return "check --arch (see `edgebench models`)"
+
+
+def detect_image_size(build: Callable[..., Any], num_classes: int, sd: dict[str, Any],
+                      given: dict[str, Any]) -> tuple[int, str] | None:
+    """``(image_size, note)`` for a ViT-style state_dict whose position embedding was trained at
+    another resolution: (1, 1 + (S/p)², D) tokens with patch size p (the stem convolution's kernel)
+    mean S×S inputs; None when the state_dict has no such embedding or it does not fit."""
+    import math
+
+    if "image_size" in given:
+        return None
+    key = next((k for k in sd if k.endswith("pos_embedding") and sd[k].dim() == 3), None)
+    stem = first_weight(sd)
+    if key is None or stem is None:
+        return None
+    patch = int(stem[1].shape[-1])
+    side = math.isqrt(int(sd[key].shape[1]) - 1)
+    if side * side != int(sd[key].shape[1]) - 1:
+        return None
+    size = side * patch
+    try:
+        module = build(num_classes, **{**given, "image_size": size})
+    except TypeError:
+        return None
+    if not _shapes_fit(module, sd):
+        return None
+    return size, (f"image_size={size} detected from {key} ({side}x{side} patches of {patch}); "
+                  f"pass --arch-kwargs image_size={size} to set it explicitly")
+
+
+def detect_kwargs(build: Callable[..., Any], num_classes: int, sd: dict[str, Any],
+                  given: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """The builder kwargs a state_dict was trained with when they differ from ``given``: a width
+    multiplier (MobileNets) or an image size (ViT position embeddings); None when neither fits."""
+    width = detect_width(build, num_classes, sd, given)
+    if width is not None:
+        return {"width_mult": width[0]}, width[1]
+    size = detect_image_size(build, num_classes, sd, given)
+    if size is not None:
+        return {"image_size": size[0]}, size[1]
+    return None

@@ -50,6 +50,45 @@ def read_safetensors(path: Path | str) -> dict[str, Any]:
                         hint="re-save it with safetensors.torch.save_file or save_pretrained") from None
 
 
+def register_output_types(program: Path | str) -> bool:
+    """Import transformers when a torch.export archive's program returns its ``ModelOutput`` types
+    (their pytree registration happens on import; without it the program cannot be loaded).
+    True when it did; False when the archive does not need it or transformers is not installed."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(program) as zf:
+            needs = any(n.endswith(".json") and b"transformers." in zf.read(n) for n in zf.namelist()
+                        if "/models/" in n)
+    except (zipfile.BadZipFile, OSError):
+        return False
+    if not needs:
+        return False
+    try:
+        _transformers()
+        import transformers.modeling_outputs  # noqa: F401 (registers the ModelOutput pytree nodes)
+    except (ImportError, LoadError):
+        return False
+    return True
+
+
+def config_facts(module: Any) -> dict[str, Any] | None:
+    """``{shape, class_names}`` from a transformers model's ``config`` (a pickled / traced
+    ``PreTrainedModel``); None for any other module."""
+    config = getattr(module, "config", None)
+    if config is None or not hasattr(config, "to_dict"):
+        inner = getattr(module, "model", None)  # our own TensorOutput wrapper
+        config = getattr(inner, "config", None)
+        if config is None or not hasattr(config, "to_dict"):
+            return None
+    size = _image_size(config)
+    channels = int(getattr(config, "num_channels", 3) or 3)
+    id2label = getattr(config, "id2label", None) or {}
+    n = int(getattr(config, "num_labels", 0) or 0)
+    names = tuple(str(id2label.get(i, id2label.get(str(i), i))) for i in range(n)) if n and id2label else None
+    return {"shape": (1, channels, *size) if size else None, "class_names": names}
+
+
 def _first_tensor(out: Any) -> Any:
     import torch
 
@@ -100,7 +139,8 @@ def tensor_module(module: Any, example: Any) -> tuple[Any, str | None]:
     if isinstance(out, torch.Tensor):
         return module, None
     field = next((k for k in OUTPUT_FIELDS if isinstance(out, dict) and isinstance(out.get(k), torch.Tensor)), None)
-    wrapper = _tensor_output_class()(module).eval()
+    wrapper = _tensor_output_class()(module)
+    wrapper.training = False  # not .eval(): a torch.export module refuses train()/eval() calls
     return wrapper, f"the model returns {type(out).__name__}: exported output is its {field or 'first tensor'}"
 
 

@@ -50,8 +50,11 @@ class InputSpec:
         return replace(self, preprocessing=p, mean=tuple(p.mean), std=tuple(p.std))
 
     @property
-    def pipeline(self) -> Preprocessing:
-        """The pre-processing at this spec's input size (ImageNet's when the model has none)."""
+    def pipeline(self) -> Preprocessing | None:
+        """The pre-processing at this spec's input size (ImageNet's when the model has none); None
+        for an input that is not an image (not 4-D)."""
+        if len(self.shape) != 4:
+            return None
         h, w = self.image_size
         if self.preprocessing is not None:
             return self.preprocessing.at_size(h, w)
@@ -69,7 +72,10 @@ class InputSpec:
     def preprocess(self, image):
         """HxWx3 uint8 (or float in [0,1]) numpy image → normalised float32 batch-1 tensor, with
         :attr:`pipeline` (torchvision.transforms.v2)."""
-        t = self.pipeline(image)
+        pipeline = self.pipeline
+        if pipeline is None:
+            raise ValueError(f"input {self.shape} is not an image (N, C, H, W): images cannot feed it")
+        t = pipeline(image)
         if self.layout == "NHWC":
             t = t.permute(0, 2, 3, 1)
         return t.contiguous()

@@ -84,24 +84,26 @@ class Preprocessing:
         return v2.Compose(steps)
 
     def __call__(self, image: Any) -> Any:
-        """HxW(x3|x4) uint8 (or float in [0, 1]) numpy image → normalised float32 1xCxHxW tensor."""
+        """HxW(x3|x4) uint8 (or float in [0, 1]) numpy image → normalised float32 1xCxHxW tensor.
+        BGR models get their channels flipped after normalisation (as Hugging Face processors do)."""
         import numpy as np
         import torch
 
         arr = np.asarray(image)
         if arr.ndim == 2:
             arr = np.stack([arr] * 3, axis=-1)
-        arr = arr[..., :3]
-        if arr.dtype != np.uint8:  # float images in [0, 1] (or 0..255 floats) → uint8 pixels
+        arr = np.ascontiguousarray(arr[..., :3])
+        if arr.dtype != np.uint8:  # float pixels: [0, 1] (or 0..255 floats), kept at full precision
             arr = arr.astype(np.float32)
-            arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).round().astype(np.uint8)
-        if self.channel_order == "BGR":
-            arr = arr[..., ::-1]
-        arr = np.ascontiguousarray(arr)
-        if not arr.flags.writeable:  # PIL hands out read-only arrays; torch wants to own writable memory
+            if arr.max() > 1.0:
+                arr = arr / 255.0
+        elif not arr.flags.writeable:  # PIL hands out read-only arrays; torch wants writable memory
             arr = arr.copy()
         t = torch.from_numpy(arr).permute(2, 0, 1)
-        return self.transform()(t)[None].contiguous()
+        out = self.transform()(t)
+        if self.channel_order == "BGR":
+            out = out.flip(0)
+        return out[None].contiguous()
 
 
 def with_overrides(base: Preprocessing, override: Any) -> Preprocessing:

@@ -1,7 +1,7 @@
 """A checkpoint's input shape, read from the checkpoint itself — never a silent 224×224.
 
 - torch.export ``.pt2``: the program's placeholder (its example input's) shape;
-- timm models: ``pretrained_cfg["input_size"]``;
+- timm models: ``pretrained_cfg["input_size"]``; transformers models: ``config.image_size``;
 - TorchScript: a saved file keeps no input sizes, so ``--input-shape`` is required;
 - a state_dict: the ``--arch`` default, said out loud (the weights of a CNN fit any size).
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgebench.errors import LoadError
+from edgebench.models.huggingface import config_facts
 
 
 def fmt_shape(shape: Any) -> str:
@@ -55,6 +56,9 @@ def config_input_shape(module: Any) -> tuple[tuple[int, ...], str] | None:
     cfg = getattr(module, "pretrained_cfg", None) or getattr(module, "default_cfg", None)
     if isinstance(cfg, dict) and cfg.get("input_size"):
         return (1, *(int(d) for d in cfg["input_size"])), "timm pretrained_cfg input_size"
+    facts = config_facts(module)
+    if facts and facts["shape"]:
+        return facts["shape"], "transformers config image_size"
     return None
 
 

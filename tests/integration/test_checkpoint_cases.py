@@ -185,3 +185,23 @@ def test_hf_folder_exports_to_every_format(ckpt, tmp_path, capsys):
         if vs is not None:
             assert m["status"] == "OK", (path.name, m["warnings"])
     assert code == 0, out + err
+
+
+@pytest.mark.slow
+def test_hf_model_exported_or_pickled(ckpt, tmp_path, capsys):
+    """A transformers model saved as a torch.export program or a pickled module: its ModelOutput is
+    unwrapped to the logits, its size and class names come from the program / config."""
+    import torch
+    from transformers import MobileViTForImageClassification
+
+    m = MobileViTForImageClassification.from_pretrained(str(ckpt / "hf_mobilevit_160"), local_files_only=True).eval()
+    torch.export.save(torch.export.export(m, (torch.randn(1, 3, 160, 160),), strict=False), tmp_path / "hf.pt2")
+    torch.save(m, tmp_path / "hf_whole.pt")
+    for argv in (["--checkpoint", str(tmp_path / "hf.pt2")],
+                 ["--checkpoint", str(tmp_path / "hf_whole.pt"), "--trust-checkpoint"]):
+        code, out, err = inspect(capsys, tmp_path, *argv)
+        assert code == 0, err
+        text = " ".join(out.replace("│", " ").split())
+        assert "1×3×160×160" in text and "classes 10" in text
+        assert "exported output is its logits" in text
+    assert "LABEL_0, LABEL_1" in text and "transformers config image_size" in text

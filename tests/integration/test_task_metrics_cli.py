@@ -65,6 +65,7 @@ def test_image_to_image_parity_and_pairs(tiny_denoiser, tmp_path, db, capsys):
     parity = json.loads(Path(f"{artifact}.manifest.json").read_text())["parity"]["vs_eager"]
     assert parity["top1_agreement"] is None
     assert parity["psnr_db"] > 60 and parity["ssim"] > 0.999
+    assert "PSNR" in out  # the export table's agreement column, instead of a blank top-1
     for name, v in (("a", 90), ("b", 170)):
         _save(tmp_path / "pairs/noisy" / f"{name}.png", v + 6)
         _save(tmp_path / "pairs/clean" / f"{name}.png", v)
@@ -100,6 +101,8 @@ def test_partial_labelled_folder_by_class_name(tiny_zoo_entry, tmp_path, db, cap
     with Store(db) as store:
         acc = [r for r in store.results(kind="run")][-1].accuracy
     assert acc["class_index"] == {"cat": 2, "hat": 7}  # not renumbered 0, 1
+    assert "per-class recall (n=4, classes mapped by class name)" in out
+    assert "confusion matrix (rows: true class, columns: predicted)" in out
     assert acc["matrix_labels"] == ["cat", "hat", "other"]
     assert set(acc["per_class_recall"]) == {"cat", "hat"}
     assert acc["class_mapping"] == "class name"

@@ -75,3 +75,21 @@ def test_partial_folder_without_names_is_refused(tmp_path):
     root = _folder(tmp_path, ["cat", "hat"])
     with pytest.raises(ConfigError, match="pass --labels labels.txt"):
         load_dataset(root, InputSpec(shape=(1, 3, 8, 8), num_classes=10))
+
+
+def test_class_report_names_the_models_classes():
+    from edgebench.results.class_report import class_report
+
+    acc = {"kind": "labelled", "n": 4, "per_class_recall": {"cat": 1.0, "hat": 0.5},
+           "confusion_matrix": [[2, 0, 0], [0, 1, 1]], "matrix_labels": ["cat", "hat", "other"],
+           "class_mapping": "class name"}
+    assert class_report(acc, "m: ") == [
+        "m: per-class recall (n=4, classes mapped by class name):",
+        "  cat    2/2 100.0%",
+        "  hat    1/2  50.0%",
+        "confusion matrix (rows: true class, columns: predicted):",
+        "           cat   hat other",
+        "  cat        2     0     0",
+        "  hat        0     1     1",
+    ]
+    assert class_report({"kind": "pairs", "psnr_db": 30.0}) == []

@@ -121,3 +121,20 @@ def test_run_flags_override_a_third_party_files_preprocessing(tmp_path):
     assert spec.class_names == ("a", "b", "c") and spec.num_classes == 3
     with pytest.raises(LoadError, match="--crop 32 but the artifact's input is 1,3,64,64"):
         art.input_spec((1, 3, 64, 64), PreprocessSpec(crop=32))
+
+
+def test_float_images_keep_their_precision_and_bgr_flips_after_normalising():
+    p = Preprocessing(crop=(4, 4), resize=None, mean=(0.1, 0.2, 0.3), std=(1, 1, 1), channel_order="BGR", source="t")
+    img = np.zeros((4, 4, 3), np.float64)
+    img[..., 0] = 0.5012  # red, not a multiple of 1/255
+    out = p(img).numpy()[0]
+    # normalised in RGB order (red - 0.1), then channels flipped: red ends up last
+    np.testing.assert_allclose(out[2], 0.5012 - 0.1, atol=1e-6)
+    np.testing.assert_allclose(out[0], 0.0 - 0.3, atol=1e-6)
+
+
+def test_non_image_inputs_have_no_pipeline():
+    spec = InputSpec(shape=(1, 16), num_classes=4)
+    assert spec.pipeline is None
+    with pytest.raises(ValueError, match="not an image"):
+        spec.preprocess(np.zeros((8, 8, 3), np.uint8))
