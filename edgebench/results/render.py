@@ -167,15 +167,16 @@ class FitTable:
             i = max((j for j in range(len(widths)) if widths[j] > floors[j]), key=lambda j: widths[j])
             widths[i] -= 1
         table = Table(title=src.title, box=src.box, show_header=src.show_header, show_lines=src.show_lines,
-                      padding=src.padding, title_style=src.title_style)
+                      padding=src.padding, title_style=src.title_style, caption=src.caption,
+                      caption_justify=src.caption_justify)
         for c, width in zip(kept, widths):
             table.add_column(c.header, justify=c.justify, style=c.style, header_style=c.header_style,
                              overflow="fold", no_wrap=False, width=width)
         for i in range(rows):
             table.add_row(*[c._cells[i] for c in kept])
-        if dropped:
-            table.caption = Text(f"hidden in this narrow terminal: {', '.join(dropped)} (widen it, or -o csv)",
-                                 style="dim")
+        if dropped:  # said below the table's own caption (e.g. the +io legend), never instead of it
+            note = Text(f"hidden in this narrow terminal: {', '.join(dropped)} (widen it, or -o csv)", style="dim")
+            table.caption = Text.assemble(Text(str(src.caption)), "\n", note) if src.caption else note
         yield table
 
     @staticmethod

@@ -79,7 +79,7 @@ def test_sweep_file_format_options_tables(tmp_path):
     with pytest.raises(ConfigError, match="format_options must hold one table per format"):
         SweepSpec.from_toml(f)
     f.write_text('variants = ["fp32"]\n')
-    with pytest.raises(ConfigError, match="formats must be a non-empty list"):
+    with pytest.raises(ConfigError, match="formats: expected a non-empty list"):
         SweepSpec.from_toml(f)
 
 
