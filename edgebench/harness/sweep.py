@@ -5,6 +5,10 @@ whose hash already has a finished result in the store (OK, PARITY_FAILED, UNSUPP
 so a sweep killed half-way resumes where it stopped; ``force`` re-runs everything. Exports go
 through :func:`edgebench.exporters.export` once per model × variant with all the formats still
 needed, so exporters share work across formats. Every result is stored the moment it exists.
+
+With ``paired`` (``paired = true`` at the top level or in ``[bench]``) every export happens first;
+then the cells of one model on one target are measured together (:mod:`edgebench.harness.paired`:
+interleaved rounds in one process for the speed-up, then each cell on its own).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from edgebench import exporters
 from edgebench.errors import EdgebenchError
 from edgebench.harness.artifacts import from_path
 from edgebench.harness.measure import measure_artifact
+from edgebench.harness.paired import measure_together
 from edgebench.results.model import ErrorInfo, RunResult, Status
 from edgebench.spec import ExportSpec, ModelSpec, SweepSpec, Variant, spec_hash
 from edgebench.targets import resolve
@@ -115,6 +120,7 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
         if cell.hash in results:
             listener.finished(cell, results[cell.hash], True)
 
+    together: dict[tuple[ModelSpec, str], list[tuple[Cell, Any, dict[str, Any]]]] = {}
     groups: dict[tuple[ModelSpec, Variant], list[Cell]] = {}
     for cell in pending:
         groups.setdefault((cell.model, cell.variant), []).append(cell)
@@ -142,11 +148,21 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
             if export is None or export.status not in _EXPORT_OK or export.artifact is None:
                 result = _carry(cell, spec.bench, export, store)
             else:
-                listener.measuring(cell)
                 artifact = from_path(Path(export.artifact.path))
-                result = measure_artifact(artifact, targets[cell.target], spec.bench, store=store,
-                                          cell_hash=cell.hash, spec={**cell.spec(spec.bench), "export_s": export_s},
-                                          model=cell.model.label, variant=cell.variant.label)
+                kw = dict(cell_hash=cell.hash, spec={**cell.spec(spec.bench), "export_s": export_s},
+                          model=cell.model.label, variant=cell.variant.label)
+                if spec.bench.paired:  # measured below, with the other cells of its model and target
+                    together.setdefault((cell.model, cell.target), []).append((cell, artifact, kw))
+                    continue
+                listener.measuring(cell)
+                result = measure_artifact(artifact, targets[cell.target], spec.bench, store=store, **kw)
+            results[cell.hash] = result
+            listener.finished(cell, result, False)
+    for (_, target), members in together.items():
+        for cell, _, _ in members:
+            listener.measuring(cell)
+        measured = measure_together([(art, kw) for _, art, kw in members], targets[target], spec.bench, store=store)
+        for (cell, _, _), result in zip(members, measured):
             results[cell.hash] = result
             listener.finished(cell, result, False)
     return [results[c.hash] for c in all_cells if c.hash in results]
