@@ -183,15 +183,14 @@ def render_ops(profiles: list[dict[str, Any]], output: str = "table", *, width: 
         from rich.table import Table
 
         console = Console(file=io.StringIO(), width=width, record=True)
+        console.print(title, highlight=False, soft_wrap=True)
         if p["ops"]:
-            table = Table(title=title, title_justify="left")
+            table = Table()
             for h in OP_HEADERS:
                 table.add_column(h, justify="right" if h in ("total ms", "mean ms", "share") else "left")
             for line in op_cells(p["ops"]):
                 table.add_row(*line)
             console.print(table)
-        else:
-            console.print(title, highlight=False)
         parts.append(console.export_text())
     return "\n".join(parts)
 

@@ -155,13 +155,14 @@ def parse_op_profile(lines: list[str]) -> list[dict[str, Any]]:
 def op_rows(tables: list[dict[str, Any]], runs: int | None = None) -> list[dict[str, Any]]:
     """The per-operator rows of :mod:`edgebench.runner.ops` (op_type, name, total_ms, mean_ms,
     calls, share, delegated, provider), slowest first, from the ``Run Order`` table of the regular
-    benchmark runs (the last such table: the init section's comes first). ``mean_ms`` is the tool's
+    benchmark runs (never the initialization section's: AllocateTensors is no inference op). ``mean_ms`` is the tool's
     ``avg ms`` per run; ``total_ms`` = ``mean_ms`` × ``runs`` (the run count; ``mean_ms`` when
     unknown); ``delegated``: the node is a delegate kernel (``TfLiteXNNPackDelegate``, …). Empty
     when there is no such table."""
     order = [t for t in tables if t["table"] == "Run Order" and "node_type" in t["columns"]
              and "avg_ms" in t["columns"]]
-    regular = [t for t in order if "Regular" in str(t.get("section"))] or order
+    regular = [t for t in order if "Regular" in str(t.get("section"))] or \
+        [t for t in order if "Initialization" not in str(t.get("section"))]
     if not regular:
         return []
     n = runs if runs and runs > 0 else 1
