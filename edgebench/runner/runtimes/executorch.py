@@ -1,0 +1,177 @@
+"""ExecuTorch (``executorch.runtime``): the ``forward`` method of a ``.pte`` program; the parts
+lowered to a backend (XNNPACK) run there, the rest on ExecuTorch's CPU kernels.
+
+Timed region: ``method.execute()`` on inputs copied in once by ``set_inputs`` before the loop.
+(``executorch.runtime.Method.execute(inputs)`` is ``set_inputs`` + ``execute`` + ``get_outputs``;
+calling the three parts times the inference alone, as for the other runtimes.)
+
+Threads: the XNNPACK delegate takes ExecuTorch's process-wide threadpool when a method is
+loaded, so ``--threads N`` resizes that pool before :meth:`load`. Without it the pool keeps
+ExecuTorch's default size (one thread per core it finds); :attr:`threads_used` is the pool's
+actual size either way and ``delegate`` names it. Resizing replaces the pool under any method
+loaded before, so once a method is loaded in a process another size is refused (the runner is one
+process per measurement).
+
+ExecuTorch's native library logs to the process's stderr (file descriptor 2) while it builds the
+threadpool and loads a program; that output is held back and quoted only when loading fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import sys
+import tempfile
+
+import numpy as np
+
+from ..errors import RunnerError, one_line
+from . import Runtime
+
+METHOD = "forward"
+_PROCESS = {"loaded": False}  # has this process loaded a method (which holds the threadpool)?
+# ExecuTorch ScalarType codes (runtime/core/portable_type/scalar_type.h) → numpy dtype names
+_DTYPES = {0: "uint8", 1: "int8", 2: "int16", 3: "int32", 4: "int64", 5: "float16", 6: "float32",
+           7: "float64", 11: "bool"}
+
+
+@contextlib.contextmanager
+def _native_stderr(sink: list):
+    """Redirect file descriptor 2 into a temporary file for the block; append what was written to
+    ``sink`` (native libraries write there directly, past ``sys.stderr``)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            sink.append(tmp.read().decode("utf-8", "replace"))
+
+
+def _last_lines(logs: list, n: int = 3) -> str:
+    lines = [ln.strip() for text in logs for ln in text.splitlines() if ln.strip()]
+    return " | ".join(lines[-n:])
+
+
+class ExecuTorchRuntime(Runtime):
+    name = "executorch"
+    module = "executorch"
+    requires = ("torch",)  # executorch.runtime takes and returns torch tensors; its wheel does not pull torch
+    dist = "executorch"
+    timed_region = "execute"
+    # executorch 1.5.1 on PyPI (Requires-Python >=3.10,<3.15): wheels for Linux x86_64 / aarch64
+    # (manylinux_2_28: glibc >= 2.28), macOS arm64 and Windows x86_64; none for 32-bit ARM
+    machines = ("x86_64", "aarch64", "arm64", "AMD64")
+    python_min = (3, 10)
+    install_hint = "install edgebench[executorch] (on a device: pip install executorch torch)"
+
+    def __init__(self, path: str, threads: int | None, input_shape: list | None):
+        super().__init__(path, threads, input_shape)
+        try:
+            with _native_stderr([]):
+                import torch
+                from executorch.extension.pybindings import portable_lib
+                from executorch.runtime import Runtime as EtRuntime
+                pool = int(portable_lib._threadpool_get_thread_count())
+                if threads and int(threads) != pool and not _PROCESS["loaded"]:
+                    portable_lib._unsafe_reset_threadpool(int(threads))
+                    pool = int(portable_lib._threadpool_get_thread_count())
+        except ImportError as exc:
+            raise self._missing(exc)
+        if threads and int(threads) != pool:
+            raise RunnerError("runtime", "ExecuTorch's threadpool already runs %d threads in this process and "
+                              "cannot be resized under a loaded method" % pool,
+                              "measure each thread count in its own process (edgebench run does)")
+        self.threads_used = pool
+        try:
+            from importlib.metadata import PackageNotFoundError, version
+            self.version = version(self.dist)
+        except (ImportError, PackageNotFoundError):
+            from executorch.version import __version__
+            self.version = __version__
+        self.torch = torch
+        self._et = EtRuntime.get()
+        self._delegate = None
+        self._method = None
+
+    @property
+    def delegate(self) -> str:
+        """The backends the program delegates to (or the portable kernels) and the threadpool size."""
+        if self._delegate is None:
+            backends = self._backends()
+            self._delegate = "%s, %d threads" % ("+".join(backends) if backends else "portable kernels",
+                                                 self.threads_used)
+        return self._delegate
+
+    def load(self) -> None:
+        logs: list = []
+        try:
+            with _native_stderr(logs):
+                program = self._et.load_program(self.path)
+                if METHOD not in program.method_names:
+                    raise RunnerError("load", "%s has no %r method (it has: %s)"
+                                      % (os.path.basename(self.path), METHOD, ", ".join(sorted(program.method_names))),
+                                      "export the model's forward with edgebench export")
+                # the low-level method: set_inputs / execute / get_outputs as separate calls
+                self._method = program.load_method(METHOD)._method
+                _PROCESS["loaded"] = True
+        except RunnerError:
+            raise
+        except Exception as exc:  # the pybindings raise RuntimeError / ValueError with a status code
+            detail = _last_lines(logs)
+            raise RunnerError("load", "ExecuTorch cannot load %s: %s%s" % (
+                os.path.basename(self.path), one_line(exc), " [%s]" % detail if detail else ""),
+                "re-export it with the installed executorch %s; a .pte is tied to the runtime's "
+                "version and needs the backends it was lowered to" % self.version)
+        self._meta = self._method.method_meta()
+
+    def _backends(self) -> list:
+        """Registered backends this program delegates to: the program's delegate table stores each
+        backend id as a flatbuffer string (u32 length, UTF-8 bytes, NUL)."""
+        try:
+            names = self._et.backend_registry.registered_backend_names
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except (OSError, RuntimeError):
+            return []
+        return [n for n in names if struct.pack("<I", len(n)) + n.encode() + b"\0" in data]
+
+    def inputs(self) -> list:
+        meta = self._meta
+        n = meta.num_inputs()
+        out = []
+        for i in range(n):
+            t = meta.input_tensor_meta(i)
+            code = int(t.dtype())
+            if code not in _DTYPES:
+                raise RunnerError("input", "input %d has ExecuTorch scalar type %d, which numpy cannot feed"
+                                  % (i, code))
+            out.append({"name": "input" if n == 1 else "input_%d" % i, "shape": [int(d) for d in t.sizes()],
+                        "dtype": _DTYPES[code], "scale": None, "zero_point": None})
+        return out
+
+    def bind(self, feed: list) -> None:
+        expected = self._meta.num_inputs()
+        if len(feed) != expected:
+            raise RunnerError("input", "the model has %d inputs, %d given" % (expected, len(feed)))
+        tensors = [self.torch.from_numpy(np.ascontiguousarray(x)) for x in feed]
+        try:
+            self._method.set_inputs(tensors)  # copies into the program's planned input buffers
+        except Exception as exc:  # noqa: BLE001 - shape / dtype mismatches surface as RuntimeError
+            wanted = ", ".join("x".join(str(d) for d in e["shape"]) for e in self.inputs())
+            raise RunnerError("input", "ExecuTorch rejected inputs of shape %s: %s"
+                              % (", ".join("x".join(str(d) for d in x.shape) for x in feed), one_line(exc)),
+                              "the program was exported for %s; re-export for another shape" % wanted)
+
+    def invoke(self) -> None:
+        self._method.execute()
+
+    def outputs(self) -> list:
+        # get_outputs clones by default: the arrays are the caller's
+        return [o.numpy() for o in self._method.get_outputs() if isinstance(o, self.torch.Tensor)]
