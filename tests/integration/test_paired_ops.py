@@ -118,3 +118,36 @@ def test_paired_with_one_artifact_is_a_warning_not_a_failure(swept, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "no paired speed-up: paired timing needs at least two artifacts" in proc.stderr
     assert stored(db)["int8"].latency.p50_ms > 0
+
+
+def tiny_pte(path: Path, delegate: bool) -> Path:
+    """The tiny CNN as an ExecuTorch program (XNNPACK-lowered or portable kernels), built with
+    executorch's own API."""
+    import torch
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from conftest import make_tiny_cnn
+
+    torch.manual_seed(0)
+    ep = torch.export.export(make_tiny_cnn(), (torch.randn(1, 3, 32, 32),))
+    prog = to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner()] if delegate else []).to_executorch()
+    path.write_bytes(prog.buffer)
+    return path
+
+
+@pytest.mark.parametrize("delegate", [True, False], ids=["xnnpack", "portable"])
+def test_profile_ops_of_an_executorch_program_reads_its_etdump(tmp_path, delegate):
+    pytest.importorskip("executorch.devtools")
+    pte = tiny_pte(tmp_path / "tiny.pte", delegate)
+    db = tmp_path / "et.db"
+    proc = cli(db, "run", str(pte), *FAST, "--profile-ops")
+    assert proc.returncode == 0, proc.stderr
+    (run,) = stored(db).values()
+    ops = run.samples["op_profile"]
+    assert sum(o["share"] for o in ops) == pytest.approx(1.0)
+    assert all(o["delegated"] is delegate and o["calls"] == 12 for o in ops)
+    types = {o["op_type"] for o in ops}
+    assert any("Convolution" in t for t in types) if delegate else "convolution.out" in types
+    assert not {"OPERATOR_CALL", "DELEGATE_CALL"} & types
