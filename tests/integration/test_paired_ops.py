@@ -94,6 +94,11 @@ def test_run_paired_and_profile_ops_then_compare_ops(swept, tmp_path):
     assert [o["total_ms"] for o in ops] == sorted((o["total_ms"] for o in ops), reverse=True)
     assert runs["fp32"].samples["op_profile_runs"] == 12  # min(20, --runs)
     assert not any("per-operator" in w for w in runs["fp32"].warnings)
+    import jsonschema
+
+    from edgebench.harness.protocol import SCHEMA_PATH
+
+    jsonschema.validate(runs["fp32"].samples, json.loads(SCHEMA_PATH.read_text()))
 
     out = cli(db, "compare", "--ops", "--top", "3").stdout
     assert "top 3 of %d ops by total time" % len(ops) in out and "Conv" in out and "share" in out
