@@ -156,3 +156,21 @@ def test_profile_ops_of_an_executorch_program_reads_its_etdump(tmp_path, delegat
     types = {o["op_type"] for o in ops}
     assert any("Convolution" in t for t in types) if delegate else "convolution.out" in types
     assert not {"OPERATOR_CALL", "DELEGATE_CALL"} & types
+
+
+def test_paired_over_ssh_runs_the_runner_pyz_with_its_paired_entry(sshd, tiny_onnx, fast_bench, tmp_path):
+    from edgebench.targets import resolve
+
+    devices = sshd.devices_file(tmp_path / "devices.toml", alias="box", python=sys.executable)
+    target = resolve("box", devices_file=devices)
+    deployed = [target.deploy(tiny_onnx, "onnxruntime") for _ in range(2)]
+    try:
+        assert deployed[0].extra["entry"][0].endswith("runner.pyz")
+        result = target.measure_paired(deployed, fast_bench(threads=1, paired=True, paired_rounds=3), timer="cpu")
+    finally:
+        for d in deployed:
+            target.cleanup(d)
+    assert result["rounds"] == 3 and result["timer"] == "cpu" and result["threads"] == 1
+    assert sorted(result["round_medians_ms"]) == ["0", "1"]
+    assert all(len(v) == 3 and min(v) > 0 for v in result["round_medians_ms"].values())
+    assert result["runtimes"] == {"0": "onnxruntime", "1": "onnxruntime"}
