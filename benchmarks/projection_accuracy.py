@@ -166,7 +166,8 @@ def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False,
     load_before = os.getloadavg()[0]
     for k, v in measure(keys).items():
         v.update(measured_at=when, host=platform.node(), cpu=cpu_model(), threads=threads,
-                 loadavg_1min_before=round(load_before, 2), method="paired: 7 rounds, one call each in turn, CPU time; ms = median of round medians",
+                 loadavg_1min_before=round(load_before, 2),
+                 method="paired: 7 rounds, one call each in turn, CPU time; ms = median of round medians",
                  artifact_bytes=artifact_path(*k[:3]).stat().st_size)
         cache["measurements"][cache_key(*k)] = v
     CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
@@ -284,7 +285,8 @@ def host_pairs(cache: dict, threads: int = 1):
     return HostPairs(rounds, threads)
 
 
-def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_source: str | None = None) -> None:
+def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_source: str | None = None,
+                    other_host: str | None = None) -> None:
     """Leave-one-device-out over every shipped profile's reference rows; print rows and summaries."""
     import math
 
@@ -301,7 +303,8 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
     base = Anchoring(alpha=0.5, sigma=1.0, workloads=work)
     when = sorted({m.get("measured_at", "?") for m in cache["measurements"].values() if "ms" in m})
     keep = (lambda r: holdout_source.lower() not in r.source.lower()) if holdout_source else None
-    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {sorted({m.get('cpu') for m in cache['measurements'].values() if 'cpu' in m})}")
+    cpus = sorted({m.get("cpu") for m in cache["measurements"].values() if "cpu" in m})
+    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {cpus}")
     print(f"now: {cpu_line()}")
     print(f"op-class differential uses host profile {host.name} ({how})")
     if holdout_source:
@@ -343,6 +346,35 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
               f"within ±30 % {100 * s['within']:.0f} % (goal ≥ 85 %)   Spearman {s['spearman']:.3f}   "
               f"median |error| {100 * s['median_abs_error']:.0f} %   RMS log {s['rms_log']:.3f}   "
               f"80 % interval coverage {100 * s['interval_coverage']:.0f} % (goal 75–85 %)")
+    pooled: dict = {}
+    if other_host:
+        other = json.loads(Path(other_host).read_text())
+        o_pairs = host_pairs(other)
+        o_cpu = sorted({m.get("cpu", "?") for m in other["measurements"].values() if "cpu" in m})
+        o_when = sorted({m.get("measured_at", "?") for m in other["measurements"].values() if "ms" in m})
+        print(f"\n== the same projections from a second host's measurements ({Path(other_host).name}: {o_cpu}, "
+              f"{', '.join(o_when)}) vs this cache ==")
+        for setting in V.SETTINGS:
+            mine = {id(h.row): h for h in results[(setting, "fp32")][0]}
+            theirs = V.held_out(profiles, host, o_pairs, work, base, setting, calibrate_on=keep)
+            diffs = [t.projected_ms / mine[id(t.row)].projected_ms - 1 for t in theirs
+                     if t.estimate is not None and mine[id(t.row)].estimate is not None]
+            import numpy as np
+
+            d = np.abs(np.array(diffs))
+            print(f"  {setting:12} {len(d)} rows: |difference| median {100 * np.median(d):.1f} %, 90th pct "
+                  f"{100 * np.quantile(d, 0.9):.1f} %, max {100 * d.max():.1f} %, within 10 %: "
+                  f"{100 * np.mean(d <= 0.10):.0f} % of rows (goal: agree within 10 %)")
+            # a user's host is neither: size the interval from both hosts' held-out errors
+            pooled_held = list(results[(setting, "fp32")][0]) + theirs
+            pooled[setting] = pooled_held
+            sp = V.summary(V.with_bands(pooled_held, calibrate_on=keep))
+            second = {id(t) for t in theirs}
+            so = V.summary([b for b in V.with_bands(pooled_held, calibrate_on=keep) if id(b[0]) in second])
+            print(f"  {setting:12} both hosts pooled ({sp['rows']} projections): within ±30 % "
+                  f"{100 * sp['within']:.0f} %, "
+                  f"80 % interval coverage {100 * sp['interval_coverage']:.0f} %; second host alone: within ±30 % "
+                  f"{100 * so['within']:.0f} %, coverage {100 * so['interval_coverage']:.0f} %")
     held, banded = results[("device-rows", "fp32")]
     sources = sorted({h.row.source for h, _, _ in banded})
     print("\nper source (setting device-rows, fp32 ratios):")
@@ -357,7 +389,7 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
         bands = {}
         for group, setting, path_ok in (("device", "device-rows", lambda p: p != "roofline-transfer"),
                                         ("transfer", "unseen", lambda p: p == "roofline-transfer")):
-            errs = [h.log_error for h in results[(setting, "fp32")][0]
+            errs = [h.log_error for h in pooled.get(setting) or results[(setting, "fp32")][0]
                     if h.estimate is not None and path_ok(h.estimate.path) and (keep is None or keep(h.row))]
             bands[group] = quantile_band(errs)
         published = {f"{r['model']}@{r['resolution']}" for r in rows}
@@ -365,8 +397,8 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
                          workloads={k: w for k, w in work.items() if k in published},
                          source=f"benchmarks/projection_accuracy.py --write, "
                                 f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}: transfer fitted on "
-                                f"{len(every)} published rows; bands = 10th–90th percentile of leave-one-device-out "
-                                f"errors").to_dict()
+                                f"{len(every)} published rows; bands = conformal 80 % of leave-one-device-out "
+                                f"errors{' pooled over two hosts' if pooled else ''}").to_dict()
         ANCHORING_FILE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
         print(f"wrote {ANCHORING_FILE} (bands: " + ", ".join(
             f"{k} ×{math.exp(lo):.2f}–×{math.exp(hi):.2f}" for k, (lo, hi) in bands.items()) + ")")
@@ -407,6 +439,8 @@ def main() -> None:
                          "EDGEBENCH_PA_CACHE=other.json: the same check from a second host")
     ap.add_argument("--write", action="store_true",
                     help="write edgebench/profiles/data/anchoring.json (transfer fit, bands, work splits)")
+    ap.add_argument("--other-host", metavar="CACHE.json",
+                    help="also project from another host's cached measurements and print the differences")
     ap.add_argument("--holdout-source", help="rows whose source contains this text are validation only")
     ap.add_argument("--write-calibration", action="store_true",
                     help="legacy roofline: refit on every row and write edgebench/profiles/data/calibration.json")
@@ -428,7 +462,7 @@ def main() -> None:
     if args.write_calibration:
         report(rows, cache, write=True)
         return
-    anchored_report(rows, cache, write=args.write, holdout_source=args.holdout_source)
+    anchored_report(rows, cache, write=args.write, holdout_source=args.holdout_source, other_host=args.other_host)
 
 
 if __name__ == "__main__":

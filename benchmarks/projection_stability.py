@@ -38,6 +38,7 @@ from edgebench.profiles.anchored import HostRatio, load_anchoring, project_ancho
 from edgebench.profiles.profiles import host_profile, load_profiles
 from edgebench.profiles.references import ZOO_REFERENCES, ensure_reference
 from edgebench.profiles.workload import from_model_spec
+from edgebench.runner import paired as R
 from edgebench.runner.probes import cpu_model
 from edgebench.spec import ModelSpec
 
@@ -59,8 +60,9 @@ def paired_once(entries: list[str], threads: int, rounds: int, pin: bool) -> dic
 def projections(data: dict, keys: list[str], user_work, targets, runtime: str, host, anchoring, profiles) -> dict:
     """{(profile, threads setting): projected ms} from one paired session."""
     med = data["round_medians_ms"]
-    ratios = {k: HostRatio(k, statistics.median(u / r for u, r in zip(med["user"], med[k])), "fp32",
-                           data["threads"] or 1) for k in keys}
+    threads = R.PairedResult.from_dict(data).effective_threads  # taskset -c 0 with 2 threads runs 1 at a time
+    ratios = {k: HostRatio(k, statistics.median(u / r for u, r in zip(med["user"], med[k])), "fp32", threads)
+              for k in keys}
     out = {}
     for p in targets:
         for setting in ("1-big", "all-big"):
@@ -110,7 +112,8 @@ def main() -> None:
         p50s.append(statistics.median(data["round_medians_ms"]["user"]))
         walls.append(statistics.median(data["wall_round_medians_ms"]["user"]))
         print(f"  invocation {i + 1}: host p50 {p50s[-1]:.2f} ms CPU / {walls[-1]:.2f} ms wall, "
-              + ", ".join(f"{n}/{s} {v[0]:.1f}" for (n, s), v in runs[-1].items()) + f"  ({time.perf_counter() - t0:.0f} s)",
+              + ", ".join(f"{n}/{s} {v[0]:.1f}" for (n, s), v in runs[-1].items())
+              + f"  ({time.perf_counter() - t0:.0f} s)",
               flush=True)
     cvs = {k: cv([r[k][0] for r in runs]) for k in runs[0]}
     print(f"\n== stability over {args.invocations} separate invocations ({cpu_line()}) ==")
@@ -127,7 +130,8 @@ def main() -> None:
     for i in range(2):
         data = paired_once(entries, args.second_host_threads, args.rounds, pin=True)
         second.append(projections(data, keys, work, targets, args.runtime, host, anchoring, devices))
-        print(f"  simulated host invocation {i + 1}: host p50 {statistics.median(data['round_medians_ms']['user']):.2f} ms",
+        p50 = statistics.median(data["round_medians_ms"]["user"])
+        print(f"  simulated host invocation {i + 1}: host p50 {p50:.2f} ms",
               flush=True)
     print(f"\n== host independence: taskset -c 0, {args.second_host_threads} threads vs {args.threads} thread(s) "
           f"unpinned ({cpu_line()}) ==")
@@ -136,7 +140,8 @@ def main() -> None:
         a = statistics.mean(r[k][0] for r in runs)
         b = statistics.mean(r[k][0] for r in second)
         worst = max(worst, abs(b / a - 1))
-        print(f"  {k[0]:8} {k[1]:8} first host {a:8.2f} ms   simulated second host {b:8.2f} ms   {100 * (b / a - 1):+5.1f} %")
+        print(f"  {k[0]:8} {k[1]:8} first host {a:8.2f} ms   simulated second host {b:8.2f} ms   "
+              f"{100 * (b / a - 1):+5.1f} %")
     print(f"largest difference: {100 * worst:.1f} % (goal ≤ 10 %)")
     other_host(runs_raw, keys, targets, args.runtime, host, anchoring, devices)
 
@@ -172,7 +177,8 @@ def other_host(sessions: list[dict], keys: list[str], targets, runtime: str, hos
                  for r in common if r != user}
         for p in targets:
             for setting in ("1-big", "all-big"):
-                a = project_anchored(work[user], mine, p, "fp32", p.threads(setting), runtime, host, anchoring, profiles)
+                a = project_anchored(work[user], mine, p, "fp32", p.threads(setting), runtime, host, anchoring,
+                                     profiles)
                 b = project_anchored(work[user], other, p, "fp32", p.threads(setting), runtime, host, anchoring,
                                      profiles)
                 if a is None or b is None:

@@ -246,7 +246,8 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
     # models unlike phone ones); the device side always uses the device's int8 rows
     ratio_run = run
     if why is None and precision == "int8":
-        sibling = [r for r in runs if r is not run and r.format == run.format and r.model == run.model and run_precision(r.variant) == "fp32" and r.artifact is not None
+        sibling = [r for r in runs if r is not run and r.format == run.format and r.model == run.model
+                   and run_precision(r.variant) == "fp32" and r.artifact is not None
                    and Path(r.artifact.path).exists()]
         ratio_run = sibling[0] if sibling else run
     ratio_precision = run_precision(ratio_run.variant)
@@ -283,11 +284,15 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
                            hint="run `edgebench project --no-paired` to project from the stored p50 instead")
         data = json.loads(out.read_text())
     med = data["round_medians_ms"]
+    # threads beyond the CPUs the process may use (taskset, a cgroup) add no parallelism
+    effective = min(threads, data.get("cpus_allowed") or threads)
     ratios = {}
     for k in keys:
         per_round = [u / r for u, r in zip(med["user"], med[k])]
-        ratios[k] = HostRatio(k, statistics.median(per_round), ratio_precision, threads, tuple(per_round))
-    summary = {"threads": threads, "rounds": data["rounds"], "round_medians_ms": med,
+        ratios[k] = HostRatio(k, statistics.median(per_round), ratio_precision, effective, tuple(per_round))
+    summary = {"threads": threads, "effective_threads": effective, "timer": data.get("timer"),
+               "rounds": data["rounds"], "round_medians_ms": med,
+               "wall_round_medians_ms": data.get("wall_round_medians_ms"),
                "ratio_from": f"{ratio_run.variant} artifact {ratio_run.artifact.path}"}
     made = project_run_anchored(run, chosen, settings, ratios=ratios, runtime=runtime, all_profiles=everything,
                                 paired=summary)
@@ -335,7 +340,8 @@ def profile_add(
         raise ConfigError(f"no profile {name!r} in {target.parent} to add rows to",
                           hint="give --core, --ghz and --cores to create it")
     if all(given) and existing is not None:
-        raise ConfigError(f"profile {target} already exists", hint="remove it, or add rows with --reference / --from-run only")
+        raise ConfigError(f"profile {target} already exists",
+                          hint="remove it, or add rows with --reference / --from-run only")
     big = cores if all(given) else len(existing.big_cores)
     threads = ref_threads or big
     source = ref_source or "given by the user (edgebench profile add)"

@@ -73,7 +73,10 @@ def cells(spec: SweepSpec) -> list[Cell]:
         for variant in spec.variants:
             for fmt in spec.formats:
                 for target in spec.targets:
-                    h = spec_hash("sweep-cell", model, variant, fmt, target, spec.bench)
+                    # a format's [format_options.<fmt>] table is part of its cells' identity (absent:
+                    # the hash stays what it was before format options existed, so old sweeps resume)
+                    options = [dict(spec.format_options[fmt])] if spec.format_options.get(fmt) else []
+                    h = spec_hash("sweep-cell", model, variant, fmt, target, spec.bench, *options)
                     out.append(Cell(model, variant, fmt, target, h))
     return out
 

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from edgebench.errors import ConfigError
+from edgebench.errors import ConfigError, UnsupportedError
 from edgebench.profiles import projection as roofline
 from edgebench.profiles.profiles import Profile, host_profile
 from edgebench.profiles.projection import Calibration, load_calibration, predict, project, run_precision, run_threads
@@ -215,12 +215,14 @@ def _device_ms(device: Profile, precision: str, threads: int, runtime: str,
     return "roofline-transfer", out
 
 
-def project_anchored(user: Workload, ratios: Mapping[str, HostRatio], device: Profile, precision: str,
+def project_anchored(user: Workload | None, ratios: Mapping[str, HostRatio], device: Profile, precision: str,
                      threads: int, runtime: str, host: Profile, anchoring: Anchoring,
                      profiles: Mapping[str, Profile], pool: Sequence[ReferenceRow] | None = None,
                      work: Mapping[str, Workload] | None = None) -> AnchoredEstimate | None:
     """Project the user's model onto ``device`` at ``precision`` / ``threads`` / ``runtime``.
 
+    ``user`` is the model's work split, or None when it cannot be rebuilt (a third-party file):
+    then the references weigh equally and there is no op-class differential (the note says so).
     ``ratios``: host ratios by reference key (``model@resolution``); ``work``: work split of each
     reference (default: the shipped ones); ``pool``: reference rows of other profiles for the
     roofline transfer (default: every row of ``profiles``). Returns None when no profile has a
@@ -238,13 +240,13 @@ def project_anchored(user: Workload, ratios: Mapping[str, HostRatio], device: Pr
         k = work[row.key]
         hr = ratios[row.key]
         corr = 0.0
-        if anchoring.alpha:
+        if anchoring.alpha and user is not None:
             corr = anchoring.alpha * (
                 math.log(_pred(device, user, precision, threads, anchoring.transfer)
                          / _pred(device, k, precision, threads, anchoring.transfer))
                 - math.log(_pred(host, user, hr.precision, hr.threads, None)
                            / _pred(host, k, hr.precision, hr.threads, None)))
-        w = similarity(user, k, anchoring.sigma) * dev_w
+        w = (similarity(user, k, anchoring.sigma) if user is not None else 1.0) * dev_w
         est = hr.ratio * device_ms * math.exp(corr)
         anchors.append(Anchor(row.key, device_ms, hr.ratio, corr, w, est, row, how))
     total = sum(a.weight for a in anchors)
@@ -261,6 +263,8 @@ def project_anchored(user: Workload, ratios: Mapping[str, HostRatio], device: Pr
             "roofline-transfer": f"{device.name} has no {runtime} {precision} reference row: hardware roofline "
                                  f"carries rows of {', '.join(refs)} from "
                                  f"{', '.join(sorted({a.row.device or '?' for a in anchors}))}"}[path]
+    if user is None:
+        note += "; the model's work split is unknown: references weighted equally, no op-class differential"
     return AnchoredEstimate(point_ms=point, low_ms=point * math.exp(lo), high_ms=point * math.exp(hi), path=path,
                             anchors=tuple(anchors), note=note)
 
@@ -270,7 +274,8 @@ def project_anchored(user: Workload, ratios: Mapping[str, HostRatio], device: Pr
 def transfer_pairs(rows: Sequence[ReferenceRow]) -> list[tuple[ReferenceRow, ReferenceRow]]:
     """Ordered pairs of rows of the same reference, precision and runtime on different devices."""
     return [(a, b) for a in rows for b in rows
-            if a is not b and a.device != b.device and (a.key, a.precision, a.runtime) == (b.key, b.precision, b.runtime)]
+            if a is not b and a.device != b.device
+            and (a.key, a.precision, a.runtime) == (b.key, b.precision, b.runtime)]
 
 
 def fit_transfer(rows: Sequence[ReferenceRow], profiles: Mapping[str, Profile], work: Mapping[str, Workload],
@@ -337,7 +342,12 @@ def project_run_anchored(run: Any, targets: Sequence[Profile], threads: Sequence
     anchoring = anchoring or load_anchoring()
     host_env = (run.environment or {}).get("host") or {}
     host, host_how = host_profile(dict(all_profiles), host_env.get("cpu_model"), host_env.get("arch"))
-    w = work or from_run(run)
+    w = work
+    if w is None:
+        try:
+            w = from_run(run)
+        except UnsupportedError:
+            w = None  # a third-party file: the ratio alone still projects it (equal weights)
     precision = run_precision(run.variant)
     devices = {n: p for n, p in all_profiles.items() if p.tier != "host"}
     out = []
@@ -348,7 +358,7 @@ def project_run_anchored(run: Any, targets: Sequence[Profile], threads: Sequence
                                    work=ref_work)
             details: dict[str, Any] = {"n_threads": n, "runtime": runtime, "precision": precision,
                                        "host_ratios": {k: r.to_dict() for k, r in ratios.items()},
-                                       "workload": w.to_dict(), "anchoring": anchoring.source}
+                                       "workload": w.to_dict() if w else None, "anchoring": anchoring.source}
             if paired is not None:
                 details["paired"] = dict(paired)
             if est is not None:
@@ -357,7 +367,7 @@ def project_run_anchored(run: Any, targets: Sequence[Profile], threads: Sequence
                     low_ms=est.low_ms, high_ms=est.high_ms, method=f"{METHOD} ({est.path})", model=run.model,
                     format=run.format, variant=run.variant, details=details | est.details()))
                 continue
-            if not run.latency or not run.latency.p50_ms:
+            if not run.latency or not run.latency.p50_ms or w is None:
                 continue
             cal = calibration or load_calibration()
             legacy = project(w, run.latency.p50_ms, precision, host, run_threads(run, host_env.get("cores")),

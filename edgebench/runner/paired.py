@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from .errors import RunnerError, one_line
 from .inputs import resolve_shape, synthetic_feed
+from .probes import affinity
 from .runtimes import get_runtime
 
 
@@ -51,6 +52,13 @@ class PairedResult:
     runtimes: dict[str, str] = field(default_factory=dict)
     timer: str = "wall"  # what round_medians_ms measure: "wall" (perf_counter) or "cpu" (see cpu_timer)
     wall_round_medians_ms: dict[str, list[float]] = field(default_factory=dict)
+    cpus_allowed: int | None = None  # CPUs the process could run on (taskset / cgroup affinity)
+
+    @property
+    def effective_threads(self) -> int:
+        """Threads that could really run in parallel: min(threads, CPUs allowed)."""
+        t = self.threads or 1
+        return min(t, self.cpus_allowed) if self.cpus_allowed else t
 
     def median_ms(self, name: str) -> float:
         """Median over rounds of ``name``'s per-round medians (ms)."""
@@ -157,7 +165,9 @@ def measure_paired(entries: Sequence[tuple], *, anchor: str, threads: int | None
     result = measure_interleaved(sessions, anchor=anchor, rounds=rounds, min_runs=min_runs,
                                  min_seconds=min_seconds, threads=threads, warmup_runs=warmup_runs,
                                  timer=cpu_timer(threads) if timer == "cpu" else None, timer_name=timer)
-    return PairedResult(**{**result.to_dict(), "runtimes": {n: r for n, r, _ in entries}})
+    cpus = affinity()
+    return PairedResult(**{**result.to_dict(), "runtimes": {n: r for n, r, _ in entries},
+                           "cpus_allowed": len(cpus) if cpus else None})
 
 
 def command(entry: Sequence[str], entries: Sequence[tuple], out_json: str, *, anchor: str | None = None,

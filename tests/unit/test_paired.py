@@ -78,6 +78,7 @@ def test_command_line_times_real_runtime_sessions(tmp_path, tiny_cnn, capsys):
     assert code == 0
     res = R.PairedResult.from_dict(json.loads(out.read_text()))
     assert res.rounds == 3 and res.threads == 1 and res.runtimes == {"a": "torch", "b": "torch"}
+    assert res.cpus_allowed >= 1 and res.effective_threads == 1
     assert len(res.ratios["a"]) == 3 and res.ratios["b"] == [1.0, 1.0, 1.0]
     assert all(m > 0 for m in res.round_medians_ms["a"])
     # a missing file is one line naming the stage, exit ≠ 0

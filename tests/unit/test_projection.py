@@ -419,4 +419,14 @@ def test_project_run_anchored_rows_say_their_path_and_fall_back_honestly(db, tin
     # a runtime no profile has rows for: the host-efficiency roofline, and the row says why
     legacy = A.project_run_anchored(run, [profiles["pixel3"]], ["1-big"], ratios=ratios, runtime="onnxruntime",
                                     all_profiles=profiles)
-    assert legacy[0].method == J.METHOD and "no profile has a onnxruntime fp32 reference row" in legacy[0].details["note"]
+    assert legacy[0].method == J.METHOD
+    assert "no profile has a onnxruntime fp32 reference row" in legacy[0].details["note"]
+
+
+def test_unknown_work_split_weighs_references_equally_and_says_so():
+    dev = with_refs(toy("dev"), ref("a", 10.0), ref("b", 40.0))
+    knobs = replace(NO_KNOBS, alpha=1.0)
+    e = A.project_anchored(None, {"a@224": hr("a@224", 2.0), "b@224": hr("b@224", 1.0)}, dev, "fp32", 1, "litert",
+                           toy("host", tier="host"), knobs, {"dev": dev}, work={"a@224": DENSE, "b@224": DEPTHWISE})
+    assert e.point_ms == pytest.approx(math.sqrt(20 * 40)) and all(a.correction == 0 for a in e.anchors)
+    assert "work split is unknown" in e.note

@@ -2,7 +2,7 @@ package dev.edgebench.app
 
 /** error of a RawSamples result: which stage failed, why, and what to do about it. */
 data class ErrorInfo(val stage: String, val message: String, val hint: String?) {
-    /** The `error` object of edgebench/harness/raw_samples.schema.json. */
+    /** The `error` object of edgebench/runner/raw_samples.schema.json. */
     fun toMap(): Map<String, Any?> = linkedMapOf(
         "stage" to stage,
         "message" to message,
@@ -16,7 +16,7 @@ data class MemoryReading(
     val peakRssBytes: Long?,
     val loadRssDeltaBytes: Long?
 ) {
-    /** The `memory` object of edgebench/harness/raw_samples.schema.json. */
+    /** The `memory` object of edgebench/runner/raw_samples.schema.json. */
     fun toMap(): Map<String, Any?> = linkedMapOf(
         "pss_bytes" to pssBytes,
         "peak_rss_bytes" to peakRssBytes,
@@ -33,7 +33,7 @@ data class MemoryReading(
 
 /**
  * One result of the benchmark mode, written as JSON in the schema every edgebench runner emits
- * (edgebench/harness/raw_samples.schema.json).
+ * (edgebench/runner/raw_samples.schema.json).
  */
 data class RawSamples(
     val status: String,
@@ -52,7 +52,7 @@ data class RawSamples(
     val deviceAfter: Map<String, Any?>?,
     val host: Map<String, Any?>?
 ) {
-    /** The top-level object of edgebench/harness/raw_samples.schema.json. */
+    /** The top-level object of edgebench/runner/raw_samples.schema.json. */
     fun toMap(): Map<String, Any?> = linkedMapOf(
         "schema_version" to Contract.SCHEMA_VERSION,
         "runner" to Contract.RUNNER,
