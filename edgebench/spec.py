@@ -227,7 +227,12 @@ class ExportSpec:
 
 @dataclass(frozen=True)
 class BenchSpec:
-    """How to measure: warm-up, run count and time bounds, threads, inputs, dataset."""
+    """How to measure: warm-up, run count and time bounds, threads, inputs, dataset.
+
+    ``paired``: also time the artifacts of one model on one target interleaved in one runner
+    process, ``paired_rounds`` rounds (:mod:`edgebench.harness.paired`), for speed-ups with a CI;
+    ``profile_ops``: after timing, a per-operator profile in a separate session
+    (``samples["op_profile"]``)."""
 
     warmup_runs: int = 10
     warmup_seconds: float = 1.0
@@ -242,6 +247,19 @@ class BenchSpec:
     # --dataset pre-processing / class names for a file whose manifest does not say (third-party)
     preprocess: PreprocessSpec | None = field(default=None, metadata={"omit_default": True})
     labels: Path | None = field(default=None, metadata={"omit_default": True})
+    paired: bool = field(default=False, metadata={"omit_default": True})
+    paired_rounds: int = field(default=10, metadata={"omit_default": True})
+    profile_ops: bool = field(default=False, metadata={"omit_default": True})
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.paired, bool) or not isinstance(self.profile_ops, bool):
+            raise ConfigError("paired and profile_ops must be true or false")
+        if isinstance(self.paired_rounds, bool) or not isinstance(self.paired_rounds, int) or self.paired_rounds < 2:
+            raise ConfigError(f"paired_rounds {self.paired_rounds!r} must be an integer ≥ 2",
+                              hint="the speed-up's CI is a bootstrap over rounds; e.g. paired_rounds = 10")
+        if self.paired and self.include_io:
+            raise ConfigError("paired timing times the inference call alone, not --include-io",
+                              hint="drop --include-io (or paired) for this run")
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -329,7 +347,7 @@ class SweepSpec:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
         known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples",
-                 "format_options", "resolutions", "arch_kwargs"}
+                 "format_options", "resolutions", "arch_kwargs", "paired"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"sweep file {path}: unknown field(s) {', '.join(sorted(unknown))}",
@@ -395,12 +413,17 @@ class SweepSpec:
         out_dir = data.get("out_dir", "artifacts")
         if not isinstance(out_dir, str) or not out_dir:
             raise bad("out_dir", f"expected a folder path, got {out_dir!r}")
+        bench = BenchSpec.from_dict(bench_table)
+        if "paired" in data:  # top level or in [bench]: the same switch
+            if not isinstance(data["paired"], bool):
+                raise bad("paired", f"expected true or false, got {data['paired']!r}")
+            bench = dataclasses.replace(bench, paired=data["paired"] or bench.paired)
         return cls(
             models=expand_axes(models, data.get("resolutions"), data.get("arch_kwargs"), path),
             formats=_formats(path, data),
             variants=tuple(variants),
             targets=tuple(str_list("targets", ["local"])),
-            bench=BenchSpec.from_dict(bench_table),
+            bench=bench,
             out_dir=Path(out_dir),
             calibration_samples=samples,
             format_options=_format_tables(path, data.get("format_options", {})),

@@ -102,12 +102,19 @@ def run_cmd(
                                                   help="Wait until the device is at or below this °C."),
     delegate: Optional[str] = typer.Option(None, "--delegate",
                                            help="adb: cpu, xnnpack, gpu or nnapi (what the Android runner offers)."),
+    paired: bool = typer.Option(False, "--paired", help="Also time the artifacts of each model interleaved in "
+                                                        "rounds in one process: speed-up vs fp32 with a CI."),
+    paired_rounds: int = typer.Option(10, "--paired-rounds", min=2, help="Rounds of --paired (the CI is a "
+                                                                         "bootstrap over them)."),
+    profile_ops: bool = typer.Option(False, "--profile-ops", help="After timing, profile every operator in a "
+                                                                  "separate session (compare --ops, report)."),
     mlflow: bool = mlflow_option(), mlflow_uri: Optional[str] = mlflow_uri_option(),
 ) -> None:
     """Measure artifacts on a target: latency statistics, memory, size and (with --dataset) accuracy.
     Every result goes to the results database as soon as it exists."""
     from edgebench.harness.artifacts import discover
     from edgebench.harness.measure import measure_artifact
+    from edgebench.harness.paired import measure_together
     from edgebench.results.compare import compare_rows
     from edgebench.spec import BenchSpec
     from edgebench.targets import resolve
@@ -116,7 +123,8 @@ def run_cmd(
                       max_seconds=max_seconds, threads=threads, include_io=include_io,
                       input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout,
                       preprocess=opts.preprocess_spec(mean, std, resize, None, interpolation),
-                      labels=opts.labels_path(labels))
+                      labels=opts.labels_path(labels), paired=paired, paired_rounds=paired_rounds,
+                      profile_ops=profile_ops)
     found = discover(artifacts)
     # unset flags stay out, so a devices-file entry's own options apply; the target class's Options
     # validate the rest (one line naming the flag when a target does not take it)
@@ -126,10 +134,19 @@ def run_cmd(
     results = []
     try:
         with open_store(mlflow, mlflow_uri) as store:
-            for art in found:
-                # a plain line, not a spinner: no refresh thread competing with the measurement
-                err_console.print(f"measuring {art.path} on {target} …", highlight=False)
-                results.append(measure_artifact(art, tgt, bench, store=store))
+            if paired:
+                groups: dict[str, list] = {}
+                for art in found:  # one paired session per model: its variants and formats together
+                    groups.setdefault(art.model, []).append(art)
+                for model_name, arts in groups.items():
+                    err_console.print(f"measuring {len(arts)} artifact(s) of {model_name} on {target}, paired …",
+                                      highlight=False)
+                    results += measure_together([(a, {}) for a in arts], tgt, bench, store=store)
+            else:
+                for art in found:
+                    # a plain line, not a spinner: no refresh thread competing with the measurement
+                    err_console.print(f"measuring {art.path} on {target} …", highlight=False)
+                    results.append(measure_artifact(art, tgt, bench, store=store))
     except KeyboardInterrupt:
         _interrupted()
         raise
@@ -250,9 +267,14 @@ def compare_cmd(
                                                           "(labelled as projected, with the method)."),
     tiers: str = typer.Option("low,mid,high", "--tiers", help="Profiles for --project."),
     output: str = typer.Option("table", "--format", "--output", "-o", help=OUTPUT_HELP),
+    ops: bool = typer.Option(False, "--ops", help="Also the slowest operators of each run measured with "
+                                                  "--profile-ops (json: in each row; csv: one line per op "
+                                                  "instead of the rows)."),
+    top: int = typer.Option(10, "--top", min=1, help="Operators per run for --ops."),
 ) -> None:
     """The results table: size, params, MACs, parity/accuracy, p50 [95% CI], p90, peak memory and
-    speed-up against the fp32 artifact of the same model, format and target."""
+    speed-up against the fp32 artifact of the same model, format and target (the paired one with
+    its CI where the runs were measured with --paired)."""
     from edgebench.results import Store
     from edgebench.results.compare import compare_rows
 
@@ -262,7 +284,42 @@ def compare_cmd(
         rows = compare_rows(store.results(kind="run"), model=model, fmt=artifact_format, variant=variant,
                             target=target, latest=not every)
         projected = _project_rows(rows, store, tiers) if project else []
+        profiles = _op_profiles(rows, store, top) if ops else []
+    if ops and output == "json":
+        by_run = {p["run_id"]: p for p in profiles}
+        rows = [{**r, "top_ops": by_run[r["run_id"]]["ops"] if r["run_id"] in by_run else [],
+                 "op_profile_error": by_run[r["run_id"]]["error"] if r["run_id"] in by_run else None} for r in rows]
+    if ops and output == "csv":
+        _print_ops(profiles, output)
+        return
     _print(rows, output, projected=projected)
+    if ops and output in ("table", "markdown"):
+        _print_ops(profiles, output)
+
+
+def _op_profiles(rows: list[dict], store, top: int) -> list[dict]:
+    """Top-``top`` operators of every row's run (rows without a profile say why not)."""
+    from edgebench.results.compare import top_ops
+
+    out = []
+    for row in rows:
+        run = store.get(row["run_id"])
+        samples = run.samples or {}
+        if row["status"] not in ("OK", "PARITY_FAILED"):
+            continue
+        label = f"{row['model']} {row['format']} {row['variant']} @ {row['target']}"
+        out.append({"label": label, "run_id": row["run_id"], "ops": top_ops(run, top),
+                    "n": len(samples.get("op_profile") or []), "runs": samples.get("op_profile_runs"),
+                    "error": samples.get("op_profile_error") or (None if samples.get("op_profile") else
+                                                                 "measured without --profile-ops")})
+    return out
+
+
+def _print_ops(profiles: list[dict], output: str) -> None:
+    from edgebench.results.render import render_ops
+
+    width = max(console.width, 160)
+    typer.echo(("\n" if output != "csv" else "") + render_ops(profiles, output, width=width), nl=False)
 
 
 def _project_rows(rows: list[dict], store, tiers: str) -> list:

@@ -73,11 +73,13 @@ def latency_from_summary(summary: dict[str, Any]) -> LatencyStats:
 
 def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, store=None,
                      cell_hash: str | None = None, spec: dict[str, Any] | None = None,
-                     model: str | None = None, variant: str | None = None) -> RunResult:
+                     model: str | None = None, variant: str | None = None,
+                     extra_samples: dict[str, Any] | None = None) -> RunResult:
     """Measure ``artifact`` on ``target`` with ``bench`` and return (and store) its RunResult.
 
     ``cell_hash`` / ``spec`` / ``model`` / ``variant`` let a sweep name the cell; a plain run
-    derives them from the artifact."""
+    derives them from the artifact. ``extra_samples`` (e.g. ``{"paired": …}`` from
+    :mod:`edgebench.harness.paired`) are stored with the runner's samples."""
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     info = artifact.info()
@@ -143,6 +145,8 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
         except EdgebenchError as err:  # RunnerFailed / RunnerTimeout carry the stderr tail
             return failed(err)
         timings["measure"] = time.perf_counter() - t0
+        if extra_samples:
+            raw = {**raw, **extra_samples}
         return _result(raw, finish, dataset, reference, outputs_npy, (artifact.manifest or {}).get("status"))
     except KeyboardInterrupt:
         finish(Status.INTERRUPTED, error=ErrorInfo("run", "interrupted by the user"))
@@ -184,6 +188,10 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
         outputs = np.load(outputs_npy)
         acc = accuracy.evaluate(outputs, dataset, reference)
         acc["dataset"] = str(dataset.root)
+    if raw.get("op_profile_error"):
+        warnings = (*warnings, f"no per-operator profile: {raw['op_profile_error']}")
+    if (raw.get("paired") or {}).get("error"):
+        warnings = (*warnings, f"no paired speed-up: {raw['paired']['error']}")
     status = Status.OK
     if manifest_status == Status.PARITY_FAILED.value:
         status = Status.PARITY_FAILED

@@ -20,6 +20,7 @@ from edgebench.errors import EdgebenchError
 from edgebench.harness.artifacts import from_path
 from edgebench.harness.locks import Locks
 from edgebench.harness.measure import measure_artifact
+from edgebench.harness.paired import measure_together
 from edgebench.results.model import ErrorInfo, RunResult, Status
 from edgebench.spec import ExportSpec, ModelSpec, SweepSpec, Variant, spec_hash
 from edgebench.targets import resolve
@@ -130,13 +131,25 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
     # other sweep measures there or exports on this host.
     locks = Locks(store.path)
     wait = getattr(listener, "waiting", None)
+    # paired = true: every artifact is exported first, then the cells of one model on one target are
+    # measured together, interleaved in rounds (edgebench.harness.paired)
+    together: dict[tuple[ModelSpec, str], list[tuple[Cell, Any, dict[str, Any]]]] = {}
     for (model, variant), group in groups.items():
         with locks.hold(f"cells {spec_hash(model, variant)}",
                         f"exporting and measuring {model.label} {variant.label}", wait):
             if not force:
                 group = _claim(group, store, results, listener)
             if group:
-                _run_group(spec, model, variant, group, store, targets, results, listener, locks, wait)
+                _run_group(spec, model, variant, group, store, targets, results, listener, locks, wait, together)
+    for (_, uri), members in together.items():
+        for cell, _, _ in members:
+            listener.measuring(cell)
+        target = targets[uri]
+        with locks.hold(_target_lock(getattr(target, "uri", uri)), f"measuring {len(members)} artifacts paired", wait):
+            measured = measure_together([(art, kw) for _, art, kw in members], target, spec.bench, store=store)
+        for (cell, _, _), result in zip(members, measured):
+            results[cell.hash] = result
+            listener.finished(cell, result, False)
     return [results[c.hash] for c in all_cells if c.hash in results]
 
 
@@ -154,7 +167,8 @@ def _claim(group: list[Cell], store, results: dict[str, RunResult], listener) ->
 
 
 def _run_group(spec: SweepSpec, model: ModelSpec, variant: Variant, group: list[Cell], store, targets: dict,
-               results: dict[str, RunResult], listener, locks: Locks, wait) -> None:
+               results: dict[str, RunResult], listener, locks: Locks, wait,
+               together: dict[tuple[ModelSpec, str], list[tuple[Cell, Any, dict[str, Any]]]]) -> None:
     formats = tuple(dict.fromkeys(c.format for c in group))
     listener.exporting(model, variant, formats)
     t0 = time.perf_counter()
@@ -181,13 +195,16 @@ def _run_group(spec: SweepSpec, model: ModelSpec, variant: Variant, group: list[
         if export is None or export.status not in _EXPORT_OK or export.artifact is None:
             result = _carry(cell, spec.bench, export, store)
         else:
-            listener.measuring(cell)
             artifact = from_path(Path(export.artifact.path))
+            kw = dict(cell_hash=cell.hash, spec={**cell.spec(spec.bench), "export_s": export_s},
+                      model=cell.model.label, variant=cell.variant.label)
+            if spec.bench.paired:  # measured later, with the other cells of its model and target
+                together.setdefault((cell.model, cell.target), []).append((cell, artifact, kw))
+                continue
+            listener.measuring(cell)
             target = targets[cell.target]
             with locks.hold(_target_lock(getattr(target, "uri", cell.target)), f"measuring {cell.label}", wait):
-                result = measure_artifact(artifact, target, spec.bench, store=store, cell_hash=cell.hash,
-                                          spec={**cell.spec(spec.bench), "export_s": export_s},
-                                          model=cell.model.label, variant=cell.variant.label)
+                result = measure_artifact(artifact, target, spec.bench, store=store, **kw)
         results[cell.hash] = result
         listener.finished(cell, result, False)
 

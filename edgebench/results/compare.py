@@ -1,7 +1,10 @@
 """The compare table: one row per measured cell (model × format × variant × target).
 
 ``compare_rows`` picks the latest run of each cell (or every run), and adds the speed-up against
-the fp32 baseline of the same model, format and target. Rows are plain dicts of numbers (units in
+the fp32 baseline of the same model, format and target: the paired one (per-round ratios from an
+interleaved run, with its CI; ``samples["paired"]``, :mod:`edgebench.harness.paired`) when the run
+has it, else the ratio of the two runs' medians (no CI). ``top_ops`` gives a run's slowest
+operators (``samples["op_profile"]``). Rows are plain dicts of numbers (units in
 the keys) so every output format (:mod:`edgebench.results.render`) shows the same values.
 """
 
@@ -85,11 +88,29 @@ def includes_io(r: RunResult) -> bool:
     return bool(r.timed_region and r.timed_region.endswith("+io"))
 
 
+def top_ops(r: RunResult, top: int = 10) -> list[dict[str, Any]]:
+    """The ``top`` operators of ``r``'s per-operator profile by total time (empty without one)."""
+    ops = (r.samples or {}).get("op_profile") or []
+    return sorted(ops, key=lambda o: -(o.get("total_ms") or 0))[:top]
+
+
+def paired_speedup(r: RunResult) -> dict[str, Any] | None:
+    """``{speedup, ci_low, ci_high, rounds, timer}`` of ``r``'s paired run against its fp32 sibling,
+    or None when it has none."""
+    p = (r.samples or {}).get("paired") or {}
+    if p.get("speedup") is None:
+        return None
+    return {k: p.get(k) for k in ("speedup", "ci_low", "ci_high", "rounds", "timer")}
+
+
 def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str, Any]]:
     """The compare table as dicts: identity, size, counts, quality, latency, memory, speed-up, status.
     ``p50_ms`` is a median only; a run with only an average has ``p50_ms`` None and ``mean_ms`` with
     ``latency_kind`` ``"mean"`` (the table shows it labelled). ``peak_mb`` falls back to the tool's
-    own footprint figure when no peak RSS was sampled (``peak_source`` says which)."""
+    own footprint figure when no peak RSS was sampled (``peak_source`` says which). ``speedup`` is
+    the paired speed-up when the run has one (``speedup_kind`` ``"paired"``, CI in
+    ``speedup_ci_low`` / ``speedup_ci_high``), else the ratio of medians (``"unpaired"``, no CI);
+    ``speedup_unpaired`` always holds the latter."""
     chosen = select(results, **filters)
     # a speed-up compares like with like: the same timed region (--include-io or not), median with median
     baselines = {(r.model, r.format, r.target, includes_io(r)): typical_ms(r.latency) for r in chosen
@@ -102,6 +123,8 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
         typical, kind = typical_ms(lat)
         base, base_kind = baselines.get((r.model, r.format, r.target, includes_io(r)), (None, None))
         q = quality(r)
+        unpaired = base / typical if base and typical and base_kind == kind else None
+        pair = paired_speedup(r)
         peak, peak_source = mem.get("peak_rss_bytes"), "peak_rss"
         if peak is None and mem.get("footprint_bytes") is not None:
             peak, peak_source = mem["footprint_bytes"], "footprint"
@@ -120,7 +143,10 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
             "cv": lat.cv if lat else None, "n": lat.n if lat else None,
             "peak_mb": peak / MB if peak is not None else None,
             "peak_source": peak_source if peak is not None else None,
-            "speedup": base / typical if base and typical and base_kind == kind else None,
+            "speedup": pair["speedup"] if pair else unpaired,
+            "speedup_kind": "paired" if pair else "unpaired" if unpaired is not None else None,
+            "speedup_ci_low": pair["ci_low"] if pair else None, "speedup_ci_high": pair["ci_high"] if pair else None,
+            "speedup_unpaired": unpaired,
             "error": str(r.error.message) if r.error else None,
             "warnings": len(r.warnings), "run_id": r.run_id, "created_at": r.created_at,
         })

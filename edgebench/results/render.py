@@ -49,6 +49,16 @@ def _p50(r: dict[str, Any]) -> str:
     return f"{fmt_ms(r['p50_ms'])} [{fmt_ms(r['ci_low_ms'])}, {fmt_ms(r['ci_high_ms'])}]{mark}"
 
 
+def speedup_text(r: dict[str, Any]) -> str:
+    """``1.84× [1.80, 1.88] paired`` (paired speed-up with its CI), ``1.84×`` (ratio of two runs'
+    medians) or ``—``."""
+    if r.get("speedup") is None:
+        return "—"
+    if r.get("speedup_kind") == "paired" and r.get("speedup_ci_low") is not None:
+        return f"{r['speedup']:.2f}× [{r['speedup_ci_low']:.2f}, {r['speedup_ci_high']:.2f}] paired"
+    return f"{r['speedup']:.2f}×"
+
+
 def _status(r: dict[str, Any]) -> str:
     return r["status"] + (f" ({r['warnings']} warn)" if r.get("warnings") else "")
 
@@ -71,7 +81,7 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("p50 ms [95% CI]", _p50),
     ("p90 ms", lambda r: fmt_ms(r["p90_ms"])),
     ("peak MB", lambda r: "—" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}"),
-    ("speed-up", lambda r: "—" if r["speedup"] is None else f"{r['speedup']:.2f}×"),
+    ("speed-up", speedup_text),
     ("status", _status),
 ]
 
@@ -230,6 +240,57 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
+
+
+OP_HEADERS = ("op type", "name", "total ms", "mean ms", "share", "delegated")
+
+
+def _delegated(o: dict[str, Any]) -> str:
+    d = o.get("delegated")
+    return "—" if d is None else ("yes" + (f" ({o['provider']})" if o.get("provider") else "")) if d else "no"
+
+
+def op_cells(ops: list[dict[str, Any]]) -> list[list[str]]:
+    """Formatted cells of per-operator rows (:func:`edgebench.results.compare.top_ops`)."""
+    return [[str(o.get("op_type")), str(o.get("name")), fmt_ms(o.get("total_ms")), fmt_ms(o.get("mean_ms")),
+             "—" if o.get("share") is None else f"{o['share']:.1%}", _delegated(o)] for o in ops]
+
+
+def render_ops(profiles: list[dict[str, Any]], output: str = "table", *, width: int = 200) -> str:
+    """Top-N operator tables, one per run: ``profiles`` are ``{label, ops, n, runs, error}`` dicts
+    (``ops`` the top rows, ``n`` how many ops the profile has, ``error`` why a run has none). JSON
+    and CSV keep the raw numbers (CSV: one line per op with its run's label)."""
+    if output == "json":
+        return json.dumps(profiles, indent=2) + "\n"
+    if output == "csv":
+        flat = [{"run": p["label"], **o} for p in profiles for o in p["ops"]]
+        return to_csv(flat) if flat else ""
+    parts = []
+    for p in profiles:
+        title = f"{p['label']}: " + (f"top {len(p['ops'])} of {p['n']} ops by total time"
+                                     + (f" ({p['runs']} profiled runs)" if p.get("runs") else "")
+                                     if p["ops"] else f"no per-operator profile ({p.get('error') or 'not profiled'})")
+        if output == "markdown":
+            lines = [f"**{title}**", ""]
+            if p["ops"]:
+                lines += ["| " + " | ".join(OP_HEADERS) + " |", "|" + "|".join("---" for _ in OP_HEADERS) + "|"]
+                lines += ["| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in op_cells(p["ops"])]
+            parts.append("\n".join(lines) + "\n")
+            continue
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(file=io.StringIO(), width=width, record=True)
+        console.print(title, highlight=False, soft_wrap=True)
+        if p["ops"]:
+            table = Table()
+            for h in OP_HEADERS:
+                table.add_column(h, justify="right" if h in ("total ms", "mean ms", "share") else "left")
+            for line in op_cells(p["ops"]):
+                table.add_row(*line)
+            console.print(table)
+        parts.append(console.export_text())
+    return "\n".join(parts)
 
 
 def render(rows: list[dict[str, Any]], output: str = "table", *, width: int = 200,

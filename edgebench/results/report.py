@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from edgebench.results.compare import BASELINE_VARIANT, compare_rows, select
+from edgebench.results.compare import BASELINE_VARIANT, compare_rows, select, top_ops
 from edgebench.results.model import Projection, RunResult, now_iso
 from edgebench.results.recommend import recommend, table as recommend_table
+from edgebench.results.render import speedup_text
 
 MB = 1024 * 1024
 TOP_OPS = 10
@@ -289,8 +290,8 @@ def op_profiles(runs: Iterable[RunResult], top: int = TOP_OPS) -> list[dict[str,
     for r in runs:
         ops = (r.samples or {}).get("op_profile") or []
         if ops:
-            ranked = sorted(ops, key=lambda o: -(o.get("total_ms") or 0))[:top]
-            out.append({"label": f"{r.model} {r.format} {r.variant} @ {r.target}", "ops": ranked, "n": len(ops)})
+            out.append({"label": f"{r.model} {r.format} {r.variant} @ {r.target}", "ops": top_ops(r, top),
+                        "n": len(ops)})
     return out
 
 
@@ -321,7 +322,7 @@ def _table_rows(rows: list[dict[str, Any]], runs: dict[str, RunResult]) -> list[
             "gzip": "—" if r["gzip_mb"] is None else f"{r['gzip_mb']:.2f}",
             "params": _count(r["params"]), "macs": _count(r["macs"]), "quality": r["quality"], "p50": p50,
             "p90": _ms(r["p90_ms"]), "peak": "—" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}",
-            "speedup": "—" if r["speedup"] is None else f"{r['speedup']:.2f}×",
+            "speedup": speedup_text(r),
             "warnings": list(run.warnings), "provenance": provenance(run), "run_id": r["run_id"],
         })
     return out

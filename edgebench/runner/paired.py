@@ -9,6 +9,7 @@ change): the ratio's spread over rounds is far smaller than any one artifact's.
 
     python -m edgebench.runner.paired --json OUT.json --threads 1 --rounds 7 \\
         mine=litert:model.tflite ref=litert:mobilenet_v2.tflite --anchor ref
+    python -m edgebench.runner --paired …   /   python3 runner.pyz --paired …   (the same; :func:`command`)
 
 Part of the runner leaf: imports nothing from edgebench outside ``edgebench.runner``.
 """
@@ -151,21 +152,42 @@ def open_session(runtime: str, path: str, threads: int | None, input_shape: list
 def measure_paired(entries: Sequence[tuple], *, anchor: str, threads: int | None = None,
                    rounds: int = 7, min_runs: int = 5, min_seconds: float = 0.25,
                    input_shape: list[int] | None = None, timer: str = "cpu",
-                   shapes: Mapping[str, list[int]] | None = None) -> PairedResult:
+                   shapes: Mapping[str, list[int]] | None = None, warmup_runs: int = 3) -> PairedResult:
     """Open one session per ``(name, runtime, path)`` and time them interleaved (see module doc);
     ``shapes[name]`` (else ``input_shape``) is the input shape for a file that does not record
-    it; ``timer`` "cpu" (default, :func:`cpu_timer`) or "wall" decides what the ratios are taken of."""
+    it; ``timer`` "cpu" (default, :func:`cpu_timer`) or "wall" decides what the ratios are taken of;
+    every session is warmed up ``warmup_runs`` times first."""
     if timer not in ("cpu", "wall"):
         raise ValueError("timer must be cpu or wall, not %r" % timer)
     shapes = shapes or {}
     sessions = {name: open_session(runtime, path, threads, shapes.get(name, input_shape))
                 for name, runtime, path in entries}
     result = measure_interleaved(sessions, anchor=anchor, rounds=rounds, min_runs=min_runs,
-                                 min_seconds=min_seconds, threads=threads,
+                                 min_seconds=min_seconds, threads=threads, warmup_runs=warmup_runs,
                                  timer=cpu_timer(threads) if timer == "cpu" else None, timer_name=timer)
     cpus = affinity()
     return PairedResult(**{**result.to_dict(), "runtimes": {n: r for n, r, _ in entries},
                            "cpus_allowed": len(cpus) if cpus else None})
+
+
+def command(entry: Sequence[str], entries: Sequence[tuple], out_json: str, *, anchor: str | None = None,
+            threads: int | None = None, rounds: int = 7, min_runs: int = 5, min_seconds: float = 0.25,
+            warmup_runs: int = 3, input_shape: Sequence[int] | None = None,
+            shapes: Mapping[str, Sequence[int]] | None = None, timer: str = "cpu") -> list[str]:
+    """What follows the interpreter on a paired runner's command line (a list, never a shell
+    string): ``entry`` (``["-m", "edgebench.runner"]`` locally, the ``runner.pyz`` path on a device),
+    ``--paired`` and this module's flags; ``entries`` are ``(name, runtime, model path)``."""
+    argv = [*map(str, entry), "--paired", "--json", out_json, "--rounds", str(rounds), "--min-runs", str(min_runs),
+            "--min-seconds", repr(float(min_seconds)), "--warmup-runs", str(warmup_runs), "--timer", timer]
+    if anchor:
+        argv += ["--anchor", anchor]
+    if threads:
+        argv += ["--threads", str(threads)]
+    if input_shape:
+        argv += ["--input-shape", ",".join(str(d) for d in input_shape)]
+    for name, dims in sorted((shapes or {}).items()):
+        argv += ["--shape", "%s=%s" % (name, ",".join(str(d) for d in dims))]
+    return argv + ["%s=%s:%s" % (name, runtime, path) for name, runtime, path in entries]
 
 
 def _shape(text: str) -> tuple[str, list[int]]:
@@ -194,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--min-runs", type=int, default=5)
     ap.add_argument("--min-seconds", type=float, default=0.25)
+    ap.add_argument("--warmup-runs", type=int, default=3, help="untimed calls per session before the rounds")
     ap.add_argument("--input-shape", help="e.g. 1,3,224,224: for models whose input shape is not in the file")
     ap.add_argument("--shape", type=_shape, action="append", default=[], metavar="NAME=1,3,224,224",
                     help="input shape of one entry whose file does not record it (repeatable)")
@@ -208,7 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = measure_paired(args.entries, anchor=args.anchor or args.entries[0][0], threads=args.threads,
                                 rounds=args.rounds, min_runs=args.min_runs, min_seconds=args.min_seconds,
-                                input_shape=shape, timer=args.timer, shapes=dict(args.shape))
+                                input_shape=shape, timer=args.timer, shapes=dict(args.shape),
+                                warmup_runs=args.warmup_runs)
     except (RunnerError, ValueError) as err:
         print("paired: %s" % one_line(err), file=sys.stderr)
         return 1

@@ -3,7 +3,9 @@
     python -m edgebench.runner MODEL --runtime NAME --json OUT [--format LABEL] [--threads N]
         [--warmup-runs N] [--warmup-seconds S] [--runs N] [--min-seconds S] [--max-seconds S]
         [--input-shape 1,3,224,224] [--include-io] [--inputs X.npy|X.npz] [--outputs Y.npy|Y.npz]
+        [--profile-ops]
     python3 runner.pyz MODEL --runtime NAME …          (the same, shipped as one zipapp file)
+    python -m edgebench.runner --paired --json OUT NAME=RUNTIME:PATH …   (:mod:`edgebench.runner.paired`)
 
 Protocol: import the runtime (``import_ms``); load the model (``load_ms``); make inputs and bind
 them outside the timed region; time the first inference alone (``first_inference_ms``); warm up
@@ -21,6 +23,14 @@ inputs), the copy-in, the copy-out and the dequantized arg-max.
 With ``--inputs`` the samples of that file are run one by one after timing (batch mode, the same
 bind / invoke / outputs) and their outputs saved to ``--outputs``.
 
+``--profile-ops``: last of all (after the timed loop, the outputs and the memory figures), a
+profiling session of its own runs the same inputs (:meth:`Runtime.profile_ops`); its per-operator
+rows go to ``op_profile`` (:mod:`edgebench.runner.ops`), or why there are none to
+``op_profile_error`` — the timed figures never include profiling overhead.
+
+``--paired`` as the first argument hands the rest of the command line to
+:func:`edgebench.runner.paired.main` (several artifacts timed interleaved in one process).
+
 Exit code 0 with status "ok"; 1 with status "error" and the failing ``stage`` (args, runtime,
 unsupported, load, input, run, output). A crash leaves no JSON: the harness reports the stderr tail.
 """
@@ -36,7 +46,7 @@ import traceback
 
 import numpy as np
 
-from . import batch, probes
+from . import batch, ops, paired, probes
 from .errors import RunnerError, one_line
 from .inputs import IO, resolve_shape, synthetic_feed
 from .loop import timed_loop
@@ -123,8 +133,23 @@ def measure(args: argparse.Namespace) -> dict:
         "pss_bytes": probes.pss(), "footprint_bytes": None, "definition": probes.MEMORY_DEFINITION,
     }
     result["device_state"]["after"] = probes.device_state()
+    if args.profile_ops:
+        _profile_ops(rt, feed, args, result)
     result["status"] = "ok"
     return result
+
+
+def _profile_ops(rt, feed: list, args: argparse.Namespace, result: dict) -> None:
+    """Per-operator rows into ``result["op_profile"]``; a runtime that cannot profile (or fails to)
+    leaves the measurement intact and says why in ``result["op_profile_error"]``."""
+    runs = max(1, min(ops.PROFILE_RUNS, args.runs))
+    try:
+        result["op_profile"] = rt.profile_ops(feed, runs)
+        result["op_profile_runs"] = runs
+    except RunnerError as err:
+        result["op_profile_error"] = err.message
+    except Exception as exc:  # the library's own profiler failing is not the measurement failing
+        result["op_profile_error"] = "%s profiling failed: %s" % (rt.name, one_line(exc))
 
 
 def _base(args: argparse.Namespace) -> dict:
@@ -172,6 +197,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", default=None, help=".npy (one input) or .npz (one array per input) of samples, "
                                                   "run one by one after timing")
     p.add_argument("--outputs", default=None, help=".npy (first output) or .npz (every output) for --inputs")
+    p.add_argument("--profile-ops", action="store_true",
+                   help="after timing, profile each operator in a separate session (op_profile)")
     return p
 
 
@@ -191,7 +218,12 @@ def die_with_parent() -> None:
 
 def main(argv: list | None = None) -> int:
     """Entry point: writes the RawSamples JSON to ``--json``; returns 0 with status ok, 1 with
-    status error (the JSON says which stage). Bad flags exit 2 with argparse's usage line."""
+    status error (the JSON says which stage). Bad flags exit 2 with argparse's usage line.
+    ``--paired`` as the first argument runs :func:`edgebench.runner.paired.main` on the rest."""
+    rest = sys.argv[1:] if argv is None else list(argv)
+    if rest[:1] == ["--paired"]:
+        die_with_parent()
+        return paired.main(rest[1:])
     args = parser().parse_args(argv)
     die_with_parent()
     try:

@@ -119,4 +119,6 @@ class AppRunner(AndroidRunner):
         t.run(remove, timeout=60, stage="run")
         if deployed.label and not raw.get("format"):
             raw["format"] = deployed.label
+        if bench.profile_ops and not raw.get("op_profile"):
+            raw["op_profile_error"] = "the app's benchmark mode has no per-operator profiling (use runner benchmark_model)"
         return raw

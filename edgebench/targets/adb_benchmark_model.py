@@ -51,12 +51,14 @@ class BenchmarkModelRunner(AndroidRunner):
 
     def argv(self, deployed: Deployed, bench: BenchSpec) -> list[str]:
         """The tool's command line for ``bench`` (threads, warm-up runs and seconds, runs, min /
-        max seconds, peak-memory monitoring, the delegate's flags, then ``benchmark_args``)."""
+        max seconds, peak-memory monitoring, the delegate's flags, ``--enable_op_profiling`` with
+        ``bench.profile_ops``, then ``benchmark_args``)."""
         return [deployed.extra["binary"], f"--graph={deployed.model_path}",
                 f"--num_threads={bench.threads or -1}", f"--warmup_runs={bench.warmup_runs}",
                 f"--warmup_min_secs={bench.warmup_seconds}", f"--num_runs={bench.runs}",
                 f"--min_secs={bench.min_seconds}", f"--max_secs={bench.max_seconds}",
                 "--report_peak_memory_footprint=true", *DELEGATE_FLAGS[self.options.delegate or "cpu"],
+                *(["--enable_op_profiling=true"] if bench.profile_ops else []),
                 *map(str, self.options.benchmark_args)]
 
     def measure(self, deployed: Deployed, bench: BenchSpec) -> dict[str, Any]:
@@ -78,4 +80,6 @@ class BenchmarkModelRunner(AndroidRunner):
             raw["threads"] = bench.threads
         if self.options.delegate and raw.get("delegate") is None:
             raw["delegate"] = self.options.delegate
+        if bench.profile_ops and not raw.get("op_profile"):
+            raw["op_profile_error"] = "benchmark_model printed no op-profiling table (--enable_op_profiling=true)"
         return raw

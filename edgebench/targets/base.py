@@ -204,6 +204,14 @@ class Target(abc.ABC):
         """Measure and return RawSamples. With ``inputs_npy`` the runner also writes the outputs
         for those inputs to ``outputs_npy`` (local path) for accuracy."""
 
+    def measure_paired(self, deployed: list[Deployed], bench: BenchSpec, *, timer: str = "cpu") -> dict[str, Any]:
+        """Time ``deployed`` interleaved in rounds in one process on the device (``bench.paired_rounds``
+        rounds; see :mod:`edgebench.runner.paired`) and return its PairedResult dict, the entries
+        named ``"0"``, ``"1"`` … in ``deployed`` order. UnsupportedError here: only targets that
+        run edgebench's own runner can (:class:`edgebench.targets.runner_target.RunnerTarget`)."""
+        raise UnsupportedError(f"target {self.uri} cannot time artifacts interleaved (paired): it does not run "
+                               "edgebench's runner")
+
     def cleanup(self, deployed: Deployed) -> None:
         """Remove the per-run directory from the device."""
 

@@ -12,7 +12,8 @@ Memory: ``Peak memory footprint (MB): init=… overall=…`` (2020–2021) or ``
 the start of the tool (MB): init=… overall=…`` (later), and ``Overall peak memory footprint (MB) via
 periodic monitoring: …`` with ``--report_peak_memory_footprint``. With ``--enable_op_profiling``
 the tool appends tables (``Run Order``, ``Top by Computation Time``, ``Summary by node type``);
-they are parsed into rows under ``op_profile``. Lines may carry log prefixes (``INFO: ``,
+they are parsed as tables into ``op_profile_tables`` and the regular runs' ``Run Order`` table is
+mapped to the per-operator rows every runner gives (``op_profile``, :func:`op_rows`). Lines may carry log prefixes (``INFO: ``,
 ``I tflite  : ``, logcat ``03-14 10:21:07.101  8120  8137 I tflite  : ``). Transcripts of each
 era the parser is tested against live in ``tests/data/benchmark_model/``.
 """
@@ -151,6 +152,33 @@ def parse_op_profile(lines: list[str]) -> list[dict[str, Any]]:
     return [t for t in tables if t["columns"]]
 
 
+def op_rows(tables: list[dict[str, Any]], runs: int | None = None) -> list[dict[str, Any]]:
+    """The per-operator rows of :mod:`edgebench.runner.ops` (op_type, name, total_ms, mean_ms,
+    calls, share, delegated, provider), slowest first, from the ``Run Order`` table of the regular
+    benchmark runs (never the initialization section's: AllocateTensors is no inference op). ``mean_ms`` is the tool's
+    ``avg ms`` per run; ``total_ms`` = ``mean_ms`` × ``runs`` (the run count; ``mean_ms`` when
+    unknown); ``delegated``: the node is a delegate kernel (``TfLiteXNNPackDelegate``, …). Empty
+    when there is no such table."""
+    order = [t for t in tables if t["table"] == "Run Order" and "node_type" in t["columns"]
+             and "avg_ms" in t["columns"]]
+    regular = [t for t in order if "Regular" in str(t.get("section"))] or \
+        [t for t in order if "Initialization" not in str(t.get("section"))]
+    if not regular:
+        return []
+    n = runs if runs and runs > 0 else 1
+    rows = [r for r in regular[-1]["rows"] if isinstance(r.get("avg_ms"), (int, float))]
+    total = sum(r["avg_ms"] for r in rows)
+    out = []
+    for r in rows:
+        node = str(r["node_type"])
+        out.append({"op_type": node, "name": str(r.get("name", node)), "total_ms": r["avg_ms"] * n,
+                    "mean_ms": float(r["avg_ms"]), "calls": int(r.get("times_called") or 1) * n,
+                    "share": r["avg_ms"] / total if total > 0 else 0.0,
+                    "delegated": "delegate" in node.lower(), "provider": node if "delegate" in node.lower() else None})
+    out.sort(key=lambda o: -o["total_ms"])
+    return out
+
+
 def parse(text: str, *, model_path: str | None = None, fmt: str | None = None) -> dict[str, Any]:
     """RawSamples for one ``benchmark_model`` run of any era: init time (``load_ms``), first
     inference, warm-up and run aggregates (``summary``: count / mean / std / min / max / p5 / p50 /
@@ -232,5 +260,7 @@ def parse(text: str, *, model_path: str | None = None, fmt: str | None = None) -
     }
     profile = parse_op_profile(raw_lines[summary_at:])
     if profile:
-        out["op_profile"] = profile
+        out["op_profile_tables"] = profile
+        count = summary.get("count")
+        out["op_profile"] = op_rows(profile, int(count) if count else None)
     return out

@@ -64,6 +64,8 @@ def runner_argv(python: str, entry: str | os.PathLike | Sequence[str], model_pat
         argv += ["--inputs", inputs_npy]
     if outputs_npy:
         argv += ["--outputs", outputs_npy]
+    if bench.profile_ops:
+        argv.append("--profile-ops")
     return argv
 
 

@@ -11,12 +11,14 @@ and the model to the device.
 from __future__ import annotations
 
 import abc
+import json
+import math
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 from edgebench.errors import TargetError
-from edgebench.runner import RUNTIMES
+from edgebench.runner import RUNTIMES, paired
 from edgebench.spec import BenchSpec
 from edgebench.targets import device_state
 from edgebench.targets.base import Deployed, Target
@@ -112,6 +114,36 @@ class RunnerTarget(Target):
         after = device_state.collect_or_none(t)
         raw.setdefault("host", None)
         return device_state.record(raw, before, after, cool)
+
+    def measure_paired(self, deployed: list[Deployed], bench: BenchSpec, *, timer: str = "cpu") -> dict[str, Any]:
+        """One runner process (``ENTRY --paired``) times every deployed artifact interleaved in
+        ``bench.paired_rounds`` rounds: per round at least ``bench.runs / rounds`` calls and
+        ``bench.min_seconds / rounds`` seconds of each, after ``bench.warmup_runs`` warm-up calls;
+        ``timer`` "cpu" or "wall" (what a call's time is). Returns the PairedResult dict (entries
+        ``"0"``, ``"1"`` … in ``deployed`` order). RunnerFailed with the stderr tail when it wrote
+        no result, RunnerTimeout after ``bench.timeout_seconds``."""
+        t, d = self.transport, deployed[0].remote_dir
+        rounds = bench.paired_rounds
+        out_json = f"{d}/paired.json"
+        entries = [(str(i), dep.runtime, dep.model_path) for i, dep in enumerate(deployed)]
+        argv = [self.python, *paired.command(
+            deployed[0].extra["entry"], entries, out_json, threads=bench.threads, rounds=rounds,
+            min_runs=max(1, math.ceil(bench.runs / rounds)), min_seconds=bench.min_seconds / rounds,
+            warmup_runs=bench.warmup_runs, input_shape=bench.input_shape, timer=timer,
+            shapes={str(i): dep.extra["input_shape"] for i, dep in enumerate(deployed) if dep.extra.get("input_shape")})]
+        try:
+            proc = t.run(argv, timeout=bench.timeout_seconds, stage="run", cwd=d)
+        except TargetError as err:
+            raise RunnerFailed(err.message, hint=err.hint, stage="run") from None
+        with tempfile.TemporaryDirectory(prefix="edgebench-paired-") as tmp:
+            local_json = Path(tmp) / "paired.json"
+            try:
+                t.pull(out_json, local_json, stage="run")
+                return json.loads(local_json.read_text())
+            except (TargetError, ValueError):
+                said = tail(proc.stderr + proc.stdout)
+                raise RunnerFailed(f"paired runner wrote no result (exit {proc.returncode}): {said or 'no output'}",
+                                   detail=said, stage="run") from None
 
     def cleanup(self, deployed: Deployed) -> None:
         self.transport.remove_run_dir(deployed.remote_dir, self.workdir)

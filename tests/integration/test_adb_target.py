@@ -159,7 +159,7 @@ def test_benchmark_model_output_of_every_era_reaches_the_table(adb_env, tiny_tfl
     headers, (cells,) = text_cells([row])
     assert cells[headers.index("p50 ms [95% CI]")].startswith(shown)  # never "—" beside OK
     if case.startswith("2020"):
-        assert result.samples["op_profile"][0]["rows"][0]["node_type"] == "AllocateTensors"
+        assert result.samples["op_profile_tables"][0]["rows"][0]["node_type"] == "AllocateTensors"
 
 
 def test_quoting_reaches_the_device_shell_intact(adb_env):

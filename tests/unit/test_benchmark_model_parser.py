@@ -98,7 +98,8 @@ def test_2020_average_only_with_peak_footprint_and_op_profile():
     assert raw["load_ms"] == pytest.approx(0.912) and raw["first_inference_ms"] == pytest.approx(51.02)
     assert round(raw["memory"]["footprint_bytes"] / MB, 1) == 13.0 and raw["memory"]["load_rss_delta_bytes"] == 0
     assert raw["format"] == "label"
-    (table,) = raw["op_profile"]
+    (table,) = raw["op_profile_tables"]
+    assert raw["op_profile"] == []  # only the initialization table: no inference op to map
     assert table["section"] == "Profiling Info for Benchmark Initialization" and table["table"] == "Run Order"
     assert table["columns"] == ["node_type", "start", "first", "avg_ms", "pct", "cdf_pct", "mem_kb",
                                 "times_called", "name"]
@@ -121,7 +122,7 @@ def test_logcat_prefixed_current_output_with_percentiles():
 
 
 def test_op_profile_tables_of_a_desktop_run():
-    tables = parse((DATA / "tflite_soc_mobilenet_v2_float_4t.txt").read_text())["op_profile"]
+    tables = parse((DATA / "tflite_soc_mobilenet_v2_float_4t.txt").read_text())["op_profile_tables"]
     regular = [t for t in tables if t["section"].startswith("Operator-wise")]
     assert [t["table"] for t in regular] == ["Run Order", "Summary by node type"]
     order, by_type = regular

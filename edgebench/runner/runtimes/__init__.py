@@ -126,6 +126,13 @@ class Runtime(abc.ABC):
         """(scale, zero_point) per output, or None for a float output (an empty list: all float)."""
         return []
 
+    def profile_ops(self, feed: list, runs: int) -> list:
+        """Per-operator timings of ``runs`` inferences on ``feed``, in a profiling session of its
+        own (opened here, after the timed loop, never the timed one): rows of
+        :mod:`edgebench.runner.ops`, slowest first. RunnerError("profile") naming why when the
+        library's Python API offers no per-operator timing (the default)."""
+        raise RunnerError("profile", "%s offers no per-operator timing through its Python API" % self.name)
+
 
 def get_runtime(name: str) -> type:
     """The Runtime class registered as ``name``; RunnerError("args") listing the known names."""

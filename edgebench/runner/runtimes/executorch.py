@@ -175,3 +175,56 @@ class ExecuTorchRuntime(Runtime):
     def outputs(self) -> list:
         # get_outputs clones by default: the arrays are the caller's
         return [o.numpy() for o in self._method.get_outputs() if isinstance(o, self.torch.Tensor)]
+
+    def profile_ops(self, feed: list, runs: int) -> list:
+        """ExecuTorch's ETDump: a second program loaded with ``enable_etdump=True`` runs the same
+        inputs, its ETDump is written and read back with ``executorch.devtools.Inspector``; every
+        operator event of the ``Execute`` block (XNNPACK's delegated ops, e.g. ``Convolution (NHWC,
+        F32) IGEMM #1``, or portable kernels, ``native_call_convolution.out``) becomes a row; the
+        wrapper events (``OPERATOR_CALL``, ``DELEGATE_CALL``, ``Method::execute``) do not. Only the
+        last ``runs`` executions count (the warm-up ones before them do not)."""
+        import re
+        import shutil
+
+        from ..ops import PROFILE_WARMUP, aggregate
+
+        where = tempfile.mkdtemp(prefix="edgebench-etdump-")
+        logs: list = []
+        try:
+            with _native_stderr(logs):
+                program = self._et.load_program(self.path, enable_etdump=True)
+                method = program.load_method(METHOD)._method
+                method.set_inputs([self.torch.from_numpy(np.ascontiguousarray(x)) for x in feed])
+                for _ in range(PROFILE_WARMUP + runs):
+                    method.execute()
+                etdump = os.path.join(where, "run.etdp")
+                program.write_etdump_result_to_file(etdump, os.path.join(where, "debug.bin"))
+                from executorch.devtools import Inspector
+
+                blocks = Inspector(etdump_path=etdump).event_blocks
+        except ImportError as exc:
+            raise RunnerError("profile", "executorch.devtools is not importable (%s): ETDump cannot be read" % exc)
+        except Exception as exc:  # noqa: BLE001 - a wheel built without the event tracer
+            raise RunnerError("profile", "ExecuTorch ETDump failed: %s%s" % (
+                one_line(exc), " [%s]" % _last_lines(logs) if _last_lines(logs) else ""))
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
+        events, seen = [], {}
+        for block in blocks:
+            if block.name != "Execute":
+                continue
+            for e in block.events:
+                if e.name in ("OPERATOR_CALL", "DELEGATE_CALL") or e.name.startswith("Method::") \
+                        or e.perf_data is None:
+                    continue
+                seen[e.name] = seen.get(e.name, 0) + 1  # a kernel name repeats per call site
+                name = e.name if seen[e.name] == 1 else "%s [%d]" % (e.name, seen[e.name])
+                op_type = re.sub(r" #\d+$", "", e.name)
+                op_type = op_type[len("native_call_"):] if op_type.startswith("native_call_") else op_type
+                backend = e.delegate_backend_name or (
+                    ("+".join(self._backends()) or "delegate") if e.is_delegated_op else "portable kernels")
+                events += [(op_type, name, ms, bool(e.is_delegated_op), backend) for ms in e.perf_data.raw[-runs:]]
+        if not events:
+            raise RunnerError("profile", "ExecuTorch's ETDump holds no operator events (was executorch built "
+                                         "without its event tracer, EXECUTORCH_BUILD_DEVTOOLS?)")
+        return aggregate(events, runs)

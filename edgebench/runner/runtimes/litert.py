@@ -82,3 +82,10 @@ class LiteRtRuntime(Runtime):
 
     def outputs(self) -> list:
         return [self.interp.get_tensor(d["index"]) for d in self._out]
+
+    def profile_ops(self, feed: list, runs: int) -> list:
+        """Not available from Python: ``ai_edge_litert``'s Interpreter has no op profiler (its
+        ``_get_ops_details`` names the ops, without timings); LiteRT's per-op timings come from the
+        native ``benchmark_model --enable_op_profiling`` (the adb target's default runner)."""
+        raise RunnerError("profile", "ai_edge_litert's Python Interpreter exposes no per-operator timing "
+                                     "(only op names); use benchmark_model --enable_op_profiling")

@@ -103,3 +103,46 @@ class OrtRuntime(Runtime):
 
     def outputs(self) -> list:
         return [np.array(v.numpy(), copy=True) for v in self._out_values]
+
+    def profile_ops(self, feed: list, runs: int) -> list:
+        """ONNX Runtime's session profiling (``SessionOptions.enable_profiling``): a second session
+        with the same options writes a JSON trace whose ``Node`` events (``*_kernel_time``) give
+        each node's op type, name, duration (µs) and execution provider; only the events inside the
+        last ``runs`` ``model_run`` windows count (the warm-up runs before them do not)."""
+        import json
+        import os
+        import shutil
+        import tempfile
+
+        from ..ops import PROFILE_WARMUP, aggregate
+
+        where = tempfile.mkdtemp(prefix="edgebench-ort-profile-")
+        try:
+            opts = self._ort.SessionOptions()
+            opts.intra_op_num_threads = self._opts.intra_op_num_threads
+            opts.inter_op_num_threads = self._opts.inter_op_num_threads
+            opts.execution_mode = self._opts.execution_mode
+            opts.log_severity_level = 3
+            opts.enable_profiling = True
+            opts.profile_file_prefix = os.path.join(where, "ort")
+            session = self._ort.InferenceSession(self.path, sess_options=opts, providers=["CPUExecutionProvider"])
+            named = {m.name: np.ascontiguousarray(x) for m, x in zip(session.get_inputs(), feed)}
+            for _ in range(PROFILE_WARMUP + runs):
+                session.run(None, named)
+            with open(session.end_profiling()) as fh:
+                trace = json.load(fh)
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
+        windows = [(e["ts"], e["ts"] + e["dur"]) for e in trace if e.get("name") == "model_run"][-runs:]
+        events = []
+        for e in trace:
+            name = e.get("name", "")
+            if e.get("cat") != "Node" or not name.endswith("_kernel_time"):
+                continue
+            if not any(lo <= e["ts"] <= hi for lo, hi in windows):
+                continue
+            args = e.get("args") or {}
+            provider = args.get("provider")
+            events.append((args.get("op_name", "?"), name[:-len("_kernel_time")], e["dur"] / 1e3,
+                           provider not in (None, "CPUExecutionProvider"), provider))
+        return aggregate(events, len(windows) or 1)
