@@ -86,5 +86,5 @@ def test_bench_and_sweep_validate_paired(tmp_path):
     f.write_text('formats = ["x"]\n[bench]\npaired = true\n')
     assert SweepSpec.from_toml(f).bench.paired is True
     f.write_text('formats = ["x"]\npaired = "yes"\n')
-    with pytest.raises(ConfigError, match="paired must be true or false"):
+    with pytest.raises(ConfigError, match="paired: expected true or false"):
         SweepSpec.from_toml(f)
