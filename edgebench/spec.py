@@ -21,6 +21,8 @@ def _to_dict(obj: Any) -> dict[str, Any]:
     out = {}
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
+        if value is None and f.metadata.get("omit_if_none"):
+            continue  # a field added later: absent when unset, so earlier cells keep their hashes
         if isinstance(value, Path):
             value = str(value)
         elif dataclasses.is_dataclass(value):
@@ -172,6 +174,9 @@ class BenchSpec:
     input_shape: tuple[int, ...] | None = None
     dataset: Path | None = None
     timeout_seconds: float = 600.0
+    # delegate / execution provider the runtime uses (None: the runtime's default); part of a
+    # row's identity
+    delegate: str | None = field(default=None, metadata={"omit_if_none": True})
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -194,6 +199,13 @@ def _formats(path: Path, data: dict[str, Any]) -> tuple[str, ...]:
     return tuple(formats)
 
 
+def _delegates(path: Path, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
+        raise ConfigError(f"sweep file {path}: delegates must be a list of delegate names",
+                          hint='e.g. delegates = ["xnnpack", "none"] (LiteRT) or ["cpu"] (ONNX Runtime)')
+    return tuple(value)
+
+
 def _format_tables(path: Path, tables: Any) -> dict[str, dict[str, Any]]:
     """The ``[format_options.<fmt>]`` tables of a sweep file: a table of tables (the values are
     checked later by each format's plug-in)."""
@@ -212,6 +224,8 @@ class SweepSpec:
     variants: tuple[Variant, ...]
     targets: tuple[str, ...] = ("local",)
     bench: BenchSpec = field(default_factory=BenchSpec)
+    # the delegate axis: one cell per delegate (each replaces bench.delegate); () = bench's own
+    delegates: tuple[str, ...] = ()
     out_dir: Path = Path("artifacts")
     calibration_samples: int = 32
     # format name → {option: value}, from ``[format_options.<fmt>]`` tables; each format's plug-in
@@ -226,6 +240,7 @@ class SweepSpec:
             formats = ["torchscript", "onnx", "tflite"]
             variants = ["fp32", "int8"]
             targets = ["local"]
+            delegates = ["xnnpack", "none"]          # optional axis: one cell per delegate / provider
             [bench]
             runs = 50
             [format_options.NAME]                    # one table per format that takes options
@@ -238,7 +253,7 @@ class SweepSpec:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
         known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples",
-                 "format_options"}
+                 "format_options", "delegates"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"sweep file {path}: unknown field(s) {', '.join(sorted(unknown))}",
@@ -259,6 +274,7 @@ class SweepSpec:
             out_dir=Path(data.get("out_dir", "artifacts")),
             calibration_samples=int(data.get("calibration_samples", 32)),
             format_options=_format_tables(path, data.get("format_options", {})),
+            delegates=_delegates(path, data.get("delegates", [])),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -93,7 +93,9 @@ def run_cmd(
     cooldown_temp: Optional[float] = typer.Option(None, "--cooldown-temp",
                                                   help="Wait until the device is at or below this °C."),
     delegate: Optional[str] = typer.Option(None, "--delegate",
-                                           help="adb: cpu, xnnpack, gpu or nnapi (what the Android runner offers)."),
+                                           help="Delegate / execution provider: LiteRT xnnpack (default) or none; "
+                                                "ONNX Runtime cpu (default) or another provider it lists; adb: "
+                                                "cpu, xnnpack, gpu or nnapi (what the Android runner offers)."),
 ) -> None:
     """Measure artifacts on a target: latency statistics, memory, size and (with --dataset) accuracy.
     Every result goes to the results database as soon as it exists."""
@@ -106,12 +108,14 @@ def run_cmd(
 
     bench = BenchSpec(warmup_runs=warmup, warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds,
                       max_seconds=max_seconds, threads=threads, include_io=include_io,
-                      input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout)
+                      input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout,
+                      delegate=delegate)
     found = discover(artifacts)
     # unset flags stay out, so a devices-file entry's own options apply; the target class's Options
     # validate the rest (one line naming the flag when a target does not take it)
     options = {"accept_new_host_key": accept_new_host_key or None, "benchmark_binary": benchmark_binary,
-               "runner": android_runner, "apk": apk, "cooldown_temp_c": cooldown_temp, "delegate": delegate}
+               "runner": android_runner, "apk": apk, "cooldown_temp_c": cooldown_temp}
+    # --delegate rides in the BenchSpec (part of the row's identity); the runtime on the target checks it
     tgt = resolve(target, devices, flags=TARGET_FLAGS, **{k: v for k, v in options.items() if v is not None})
     results = []
     try:
@@ -123,8 +127,10 @@ def run_cmd(
     except KeyboardInterrupt:
         _interrupted()
         raise
-    _print(compare_rows(results, latest=False), output)
+    rows = compare_rows(results, latest=False)
+    _print(rows, output)
     _warn(results)
+    _notes(rows)
     _report_failures(results)
 
 
@@ -132,6 +138,13 @@ def _interrupted() -> None:
     # typer turns KeyboardInterrupt into a silent exit 130: say what survived before it does
     err_console.print(f"interrupted: every result finished so far is in {state.db}; re-run the same command "
                       "to resume", highlight=False)
+
+
+def _notes(rows: list[dict]) -> None:
+    for row in rows:
+        for note in row.get("notes") or ():
+            err_console.print(f"[yellow]warning[/] {row['model']} {row['format']} {row['variant']}: {note}",
+                              highlight=False, soft_wrap=True)
 
 
 def _warn(results: list) -> None:
@@ -237,6 +250,7 @@ def compare_cmd(
                             target=target, latest=not every)
         projected = _project_rows(rows, store, tiers) if project else []
     _print(rows, output, projected=projected)
+    _notes(rows)
 
 
 def _project_rows(rows: list[dict], store, tiers: str) -> list:

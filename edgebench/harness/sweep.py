@@ -9,6 +9,8 @@ needed, so exporters share work across formats. Every result is stored the momen
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 import traceback
 from dataclasses import dataclass
@@ -35,14 +37,20 @@ class Cell:
     format: str
     target: str
     hash: str
+    delegate: str | None = None  # the sweep's delegate axis (None: bench.delegate)
 
     @property
     def label(self) -> str:
-        return f"{self.model.label} {self.format} {self.variant.label} @ {self.target}"
+        via = f" via {self.delegate}" if self.delegate else ""
+        return f"{self.model.label} {self.format} {self.variant.label} @ {self.target}{via}"
+
+    def bench(self, bench: Any) -> Any:
+        """``bench`` with this cell's delegate."""
+        return dataclasses.replace(bench, delegate=self.delegate) if self.delegate else bench
 
     def spec(self, bench: Any) -> dict[str, Any]:
         return {"model": self.model.to_dict(), "variant": self.variant.to_dict(), "format": self.format,
-                "target": self.target, "bench": bench.to_dict()}
+                "target": self.target, "bench": self.bench(bench).to_dict()}
 
 
 class Listener:
@@ -68,8 +76,10 @@ def cells(spec: SweepSpec) -> list[Cell]:
         for variant in spec.variants:
             for fmt in spec.formats:
                 for target in spec.targets:
-                    h = spec_hash("sweep-cell", model, variant, fmt, target, spec.bench)
-                    out.append(Cell(model, variant, fmt, target, h))
+                    for delegate in spec.delegates or (None,):
+                        bench = dataclasses.replace(spec.bench, delegate=delegate) if delegate else spec.bench
+                        h = spec_hash("sweep-cell", model, variant, fmt, target, bench)
+                        out.append(Cell(model, variant, fmt, target, h, delegate))
     return out
 
 
@@ -144,7 +154,7 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
             else:
                 listener.measuring(cell)
                 artifact = from_path(Path(export.artifact.path))
-                result = measure_artifact(artifact, targets[cell.target], spec.bench, store=store,
+                result = measure_artifact(artifact, targets[cell.target], cell.bench(spec.bench), store=store,
                                           cell_hash=cell.hash, spec={**cell.spec(spec.bench), "export_s": export_s},
                                           model=cell.model.label, variant=cell.variant.label)
             results[cell.hash] = result

@@ -110,7 +110,8 @@ def coverage(ops: list) -> dict:
     belongs to a partition when it lies between that DELEGATE node's outputs and its inputs
     (walking producers backwards); every other model node runs on the built-in kernels.
 
-    Returns ``{delegated_nodes, total_nodes, partitions, fallback_ops: {op name: count}}``."""
+    Returns ``{delegated_nodes, total_nodes, partitions, fallback_ops: {op name: count},
+    ops: {op name: count of the model's nodes}}``."""
     nodes = [o for o in ops if o["op_name"] != "DELEGATE"]
     kernels = [o for o in ops if o["op_name"] == "DELEGATE"]
     producer = {}
@@ -131,4 +132,5 @@ def coverage(ops: list) -> dict:
             stack.extend(int(i) for i in by_index[n]["inputs"] if int(i) >= 0)
     rest = Counter(o["op_name"] for o in nodes if o["index"] not in taken)
     return {"delegated_nodes": len(taken), "total_nodes": len(nodes), "partitions": len(kernels),
-            "fallback_ops": dict(sorted(rest.items()))}
+            "fallback_ops": dict(sorted(rest.items())),
+            "ops": dict(sorted(Counter(o["op_name"] for o in nodes).items()))}
