@@ -26,7 +26,7 @@ from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Ex
                                       io_entry, register)
 from edgebench.exporters.context import ExportContext
 from edgebench.exporters.converter_errors import converter_error
-from edgebench.exporters.quant_prep import relu6_activations
+from edgebench.exporters.quant_prep import observe_chained_adds, relu6_activations
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try --format onnx or --format torchscript"
@@ -197,6 +197,7 @@ class TfliteExporter(Exporter):
                 if rewritten:
                     program = torch.export.export(module, (ctx.example,), strict=False)
             prepared = quantize_pt2e.prepare_pt2e(program.module(), quantizer)
+            observe_chained_adds(prepared)
             for x in ctx.calibration:
                 prepared(x)
             converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
