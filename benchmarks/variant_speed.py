@@ -268,16 +268,17 @@ def layers(threads: int) -> None:
 
 # --- issue 14: int8 vs fp32 per format ------------------------------------------------------------
 
-GOALS_INT8 = {("mobilenet_v3_small", "tflite"): 1.3, ("mobilenet_v3_small", "onnx"): 1.2,
-              ("mobilenet_v2", "tflite"): 1.5, ("mobilenet_v2", "onnx"): 1.5}
+# keyed by runtime (the format is the exporter that runtime runs): LiteRT + XNNPACK, ONNX Runtime CPU
+GOALS_INT8 = {("mobilenet_v3_small", "litert"): 1.3, ("mobilenet_v3_small", "onnxruntime"): 1.2,
+              ("mobilenet_v2", "litert"): 1.5, ("mobilenet_v2", "onnxruntime"): 1.5}
 GOAL_AGREEMENT = 0.98
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
           "colorwheel", "logo", "camera", "brick", "grass", "gravel", "cat")
 # (label, format options); the first int8 case of a format is its default path
 INT8_CASES = {
-    "tflite": [("fp32", {}), ("int8", {}), ("int8 hard_activations=native", {"hard_activations": "native"}),
+    "litert": [("fp32", {}), ("int8", {}), ("int8 hard_activations=native", {"hard_activations": "native"}),
                ("int8 aeq static_wi8_ai8", {"int8_method": "aeq"})],
-    "onnx": [("fp32", {}), ("int8", {}), ("int8 S8S8", {"int8_activations": "int8"}),
+    "onnxruntime": [("fp32", {}), ("int8", {}), ("int8 S8S8", {"int8_activations": "int8"}),
              ("int8 hard_activations=native", {"hard_activations": "native"}),
              ("int8 reduce_range", {"reduce_range": True})],
 }
@@ -307,7 +308,7 @@ def photo_crops(spec, per_photo: int = 8) -> list:
     return out
 
 
-def tflite_graph(path: Path) -> dict:
+def litert_graph(path: Path) -> dict:
     """Partitions and fallback (the runner's LiteRT coverage), Q/DQ ops and float ADD/MUL of a .tflite."""
     import numpy as np
 
@@ -325,7 +326,7 @@ def tflite_graph(path: Path) -> dict:
     return {**cov, "qdq": qdq, "float_add_mul": float_arith}
 
 
-def onnx_graph(path: Path) -> dict:
+def ort_graph(path: Path) -> dict:
     """Q/DQ node count and float (non-QDQ) node types of an ONNX file."""
     import collections
 
@@ -333,6 +334,9 @@ def onnx_graph(path: Path) -> dict:
 
     ops = collections.Counter(n.op_type for n in onnx.load(str(path)).graph.node)
     return {"qdq": ops.get("QuantizeLinear", 0) + ops.get("DequantizeLinear", 0), "nodes": sum(ops.values())}
+
+
+GRAPH = {"litert": litert_graph, "onnxruntime": ort_graph}
 
 
 def time_runtime(runtime: str, paths: dict, threads: int, rounds: int, iters: int) -> dict:
@@ -383,7 +387,8 @@ def int8_main(a: argparse.Namespace) -> None:
         example = loaded.input_spec.example()
         calibration = calibration_inputs(loaded.input_spec, n=32)
         photos = photo_crops(loaded.input_spec) if mspec.checkpoint else None
-        for fmt, cases in INT8_CASES.items():
+        for runtime, cases in INT8_CASES.items():
+            fmt = next(f for f in registry.names() if registry.get(f).runtime == runtime)
             if a.formats and fmt not in a.formats:
                 continue
             exporter = registry.get(fmt)
@@ -409,7 +414,7 @@ def int8_main(a: argparse.Namespace) -> None:
             for label, path in built.items():
                 r = res[label]
                 ratios = [b / v for b, v in zip(res["fp32"][clock], r[clock])]
-                graph = tflite_graph(path) if fmt == "tflite" else onnx_graph(path)
+                graph = GRAPH[runtime](path)
                 agree = ""
                 if ref is not None and label != "fp32":
                     outs = run_batch(exporter.runtime, path, [[x] for x in photos], threads=1)
@@ -421,10 +426,10 @@ def int8_main(a: argparse.Namespace) -> None:
                 print(f"  {label:30s} {statistics.median(r[clock]):7.3f} ms  {statistics.median(ratios):5.2f}× "
                       f"({min(ratios):.2f}–{max(ratios):.2f})  {graph}{agree}", flush=True)
                 if label == "int8":
-                    goal = GOALS_INT8[(mname, fmt)]
+                    goal = GOALS_INT8[(mname, runtime)]
                     verdicts.append((f"{mname} {fmt} int8 ≥ {goal}× fp32", statistics.median(ratios) >= goal,
                                      f"{statistics.median(ratios):.2f}×"))
-                    if fmt == "tflite":
+                    if "partitions" in graph:
                         verdicts.append((f"{mname} {fmt} int8 one XNNPACK partition", graph["partitions"] == 1,
                                          f"{graph['partitions']} partition(s)"))
     print(f"\ngoals (cpu: {_cpu()}, load avg now {os.getloadavg()[0]:.1f}):")
