@@ -210,8 +210,9 @@ def main() -> None:
                     ours[runtime].append(harness(path, a))
                 else:
                     base[runtime].append(bare(runtime, path, a))
-            print(f"  round {k + 1} {runtime:12s} edgebench {ours[runtime][-1]:8.3f} ms | bare {base[runtime][-1]:8.3f} ms"
-                  f" | ratio {ours[runtime][-1] / base[runtime][-1]:.3f}", flush=True)
+            o, b = ours[runtime][-1], base[runtime][-1]
+            print(f"  round {k + 1} {runtime:12s} edgebench {o:8.3f} ms | bare {b:8.3f} ms | ratio {o / b:.3f}",
+                  flush=True)
     ok = True
     for runtime in paths:
         ratios = [o / b for o, b in zip(ours[runtime], base[runtime])]

@@ -138,13 +138,21 @@ class ConvertResult:
 
 
 def _value_range(entry: dict[str, Any]) -> list[float] | None:
-    """[low, high] a quantised input can represent in float; None for a float input."""
+    """[low, high] of the values an input takes: a quantised input's float range (scale / zero
+    point), an integer input's raw dtype range (e.g. 0–255 pixels for uint8 without
+    quantisation); None for a float input (any normalisation)."""
     import numpy as np
 
     dtype, scale = entry.get("dtype"), entry.get("scale")
-    if not scale or dtype not in ("int8", "uint8", "int16"):
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:  # a dtype numpy does not know (e.g. a string tensor)
+        return None
+    if kind not in "iu":
         return None
     info = np.iinfo(np.dtype(dtype))
+    if not scale:
+        return [float(info.min), float(info.max)]
     zero = entry.get("zero_point") or 0
     return [float((info.min - zero) * scale), float((info.max - zero) * scale)]
 

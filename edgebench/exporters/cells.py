@@ -46,6 +46,7 @@ class Cell:
 
     @property
     def variant(self) -> Variant:
+        """The cell's variant (transform + precision)."""
         return self.spec.variant
 
     @property
@@ -55,6 +56,7 @@ class Cell:
 
     @property
     def hash(self) -> str:
+        """The cell's identity: a hash of the model spec and this cell's export spec (with its options)."""
         return spec_hash(self.model_spec, self.spec)
 
 
@@ -90,6 +92,51 @@ def skip_reason(cell: Cell) -> UnsupportedError | None:
     return UnsupportedError(reason) if reason is not None else None
 
 
+TEMP_PREFIXES = (".tmp-", ".old-")  # names of files an export has not finished (or is replacing)
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the temporary names exports write (``.tmp-<pid>-…``, ``.old-<pid>-…``): never artifacts."""
+    return name.startswith(TEMP_PREFIXES)
+
+
+def _temp_name(prefix: str, dest: Path) -> Path:
+    # the pid lets a later export tell a live export's file from one left by a killed process
+    return dest.with_name(f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:8]}-{dest.name}")
+
+
+def clean_stale_temps(folder: Path) -> list[Path]:
+    """Remove temporary files in ``folder`` left by exports that were killed (their process is gone);
+    returns what was removed. Files of exports still running are left alone."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not is_temp_name(entry.name):
+            continue
+        pid = entry.name.split("-", 2)[1]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        try:
+            _remove(entry)
+            removed.append(entry)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -100,7 +147,7 @@ def _remove(path: Path) -> None:
 def _move_into_place(tmp: Path, dest: Path) -> None:
     # a directory package cannot be os.replace'd over a non-empty one: park the old copy first
     if dest.is_dir():
-        old = dest.with_name(f".old-{uuid.uuid4().hex[:8]}-{dest.name}")
+        old = _temp_name(".old-", dest)
         os.replace(dest, old)
         os.replace(tmp, dest)
         _remove(old)
@@ -119,8 +166,9 @@ def run_cell(cell: Cell, ctx: ExportContext | None, loaded: Any) -> RunResult:
     assert ctx is not None
     dest = artifact_path(cell.spec.out_dir, label, cell.variant, exporter.extension_for(cell.options))
     dest.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(dest.parent)
     # the temp name keeps the extension: some converters pick the container format from it
-    tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{dest.name}")
+    tmp = _temp_name(".tmp-", dest)
     t0 = time.perf_counter()
     try:
         try:

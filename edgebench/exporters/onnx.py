@@ -20,6 +20,7 @@ Every precision starts from the same fp32 ONNX file of the transform, made once.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from edgebench.errors import ConfigError
+from edgebench.errors import ConfigError, UnsupportedError
 from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Exporter, dist_version,
                                       io_entry, quiet, register)
 from edgebench.exporters.context import ExportContext
-from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters.converter_errors import converter_error, rejected_operator
 from edgebench.exporters.quant_prep import relu6_activations
 from edgebench.spec import ExportSpec
 
@@ -58,7 +59,8 @@ class OnnxOptions:
 
 
 def export_fp32(ctx: ExportContext, opset: int) -> bytes:
-    """The transformed module as serialized fp32 ONNX (one file, weights inlined)."""
+    """The transformed module as serialized fp32 ONNX (one file, weights inlined) at exactly
+    ``opset`` (see :func:`at_opset`)."""
     import torch
 
     program = ctx.exported_program()
@@ -69,7 +71,68 @@ def export_fp32(ctx: ExportContext, opset: int) -> bytes:
                                              external_data=False, optimize=True, verbose=False)
     except Exception as exc:  # the dynamo exporter raises its own and torch's error types
         raise converter_error("onnx", exc, ALTERNATIVES) from exc
-    return onnx_program.model_proto.SerializeToString()
+    return at_opset(onnx_program.model_proto, opset).SerializeToString()
+
+
+def file_opset(model: Any) -> int | None:
+    """The default-domain (``ai.onnx``) opset a model proto imports; None if it imports none."""
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+
+
+_BLOCKING_OP = (
+    r"No Adapter (?:From|To) Version \$?\d+ for (\w+)",  # onnx's C API version converter
+    r"OpType: (\w+)",                                      # onnx.checker on a converted node
+    r"for operator (\w+)",
+)
+
+
+def blocking_operator(text: str) -> str | None:
+    """The operator a version converter or the checker names in ``text``, if any."""
+    for pattern in _BLOCKING_OP:
+        m = re.search(pattern, text)
+        if m:
+            return m.group(1)
+    return rejected_operator(text)
+
+
+def at_opset(model: Any, opset: int) -> Any:
+    """``model`` at exactly ``opset``. torch.onnx writes some graphs at a higher opset than asked
+    (it keeps 18 when its own down-conversion fails); then onnxscript's version converter (which
+    falls back to onnx's) converts it, and the result must pass ``onnx.checker``. UnsupportedError
+    naming the operator that blocks the conversion otherwise: never a file at another opset."""
+    import onnx
+    import onnx_ir as ir
+    from onnxscript import version_converter
+
+    written = file_opset(model)
+    if written == opset:
+        return model
+    converted = ir.from_proto(model)
+    problem = ""
+    with quiet():
+        try:
+            version_converter.convert_version(converted, opset, fallback=True)
+        except Exception as exc:  # noqa: BLE001 - converter passes raise many types; the reason is reported
+            problem = str(exc)
+    out = ir.to_proto(converted)
+    if not problem and file_opset(out) == opset:
+        try:
+            onnx.checker.check_model(out, full_check=True)
+            return out
+        except onnx.checker.ValidationError as exc:
+            problem = str(exc)
+    if not problem:  # onnxscript left the model as it was: ask onnx's converter why
+        try:
+            with quiet():
+                onnx.version_converter.convert_version(model, opset)
+        except (RuntimeError, ValueError) as exc:
+            problem = str(exc)
+    op = blocking_operator(problem)
+    where = f"operator {op!r} cannot be converted" if op else (problem.splitlines()[0][:200] if problem else
+                                                               "the version converter left it unchanged")
+    raise UnsupportedError(f"onnx cannot write opset {opset} for this model: torch.onnx wrote opset {written} "
+                           f"and converting it down fails ({where})",
+                           hint=f"use --opset {written} or higher, or another --format")
 
 
 def _io(model: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -142,7 +205,7 @@ class OnnxExporter(Exporter):
         precision = ctx.precision
         notes: list[str] = []
         quant: dict[str, Any] = {}
-        converter = {"name": "torch.onnx (dynamo)", "version": dist_version("torch"), "opset": opset}
+        converter: dict[str, Any] = {"name": "torch.onnx (dynamo)", "version": dist_version("torch")}
         try:
             if precision == "fp32":
                 if options.ort_optimize:
@@ -167,7 +230,13 @@ class OnnxExporter(Exporter):
                 converter["quantizer"] = {"name": "onnxruntime.quantization", "version": dist_version("onnxruntime")}
         except Exception as exc:  # onnx / onnxruntime tools raise their own and generic types
             raise converter_error("onnx", exc, ALTERNATIVES) from exc
-        inputs, outputs = _io(onnx.load(str(dest), load_external_data=False))
+        written = onnx.load(str(dest), load_external_data=False)
+        inputs, outputs = _io(written)
+        # the opset actually in the file, not the one asked for
+        converter["opset"] = file_opset(written)
+        if converter["opset"] != opset:
+            notes.append(f"the file imports opset {converter['opset']} (asked for {opset}): the "
+                         f"{precision} step rewrote the graph")
         return ConvertResult(inputs=inputs, outputs=outputs, quantization=quant, notes=notes, converter=converter)
 
     def _ort_optimize(self, fp32: bytes, dest: Path) -> None:

@@ -8,11 +8,14 @@ this process, or (format, transform) groups in parallel worker processes (:mod:`
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from edgebench.errors import ConfigError, EdgebenchError, LoadError, UnsupportedError
 from edgebench.exporters.base import Exporter, registry
-from edgebench.exporters.cells import Cell, row, run_cell, skip_reason
+# is_temp_name: artifact discovery asks here which names are unfinished exports
+from edgebench.exporters.cells import Cell, is_temp_name, row, run_cell, skip_reason  # noqa: F401
 from edgebench.exporters.context import ContextBuilder
 from edgebench.exporters.variants.calibration import image_files
 from edgebench.exporters.workers import run_parallel
@@ -44,7 +47,15 @@ def validate(formats: Iterable[str], spec: ExportSpec) -> dict[str, Any]:
         image_files(spec.calibration_dir)  # a missing / empty folder fails before any work
     exporters: list[Exporter] = [registry.get(f) for f in formats]
     check_format_options(spec.format_options)  # also options of formats not exported this time
-    return {e.name: e.options_for(spec) for e in exporters}
+    options = {e.name: e.options_for(spec) for e in exporters}
+    try:  # a read-only or full disk fails before the model is even loaded
+        Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create --out {spec.out_dir}: {exc.strerror}",
+                          hint="pass --out on a writable disk") from None
+    if not os.access(spec.out_dir, os.W_OK):
+        raise ConfigError(f"--out {spec.out_dir} is not writable", hint="pass --out on a writable disk")
+    return options
 
 
 def check_format_options(format_options: dict[str, Any]) -> None:

@@ -57,12 +57,25 @@ class Artifact:
             return tuple(spec["shape"])
         return None
 
-    def input_spec(self, input_shape: tuple[int, ...] | None = None):
-        """The model's InputSpec (preprocessing) from the manifest; ImageNet defaults otherwise."""
+    def input_spec(self, input_shape: tuple[int, ...] | None = None) -> InputSpec:
+        """The model's InputSpec (preprocessing): the manifest's. A file without one gets ImageNet
+        normalisation, except where its format plug-in reads an integer input without quantisation
+        parameters (``file_inputs``): that input takes raw pixel values over its dtype's range
+        (0–255 for uint8, the MediaPipe / TF-Hub convention), not normalised floats."""
         spec_dict = (self.manifest or {}).get("input_spec")
-        spec = InputSpec.from_dict(spec_dict) if spec_dict else InputSpec()
+        spec = InputSpec.from_dict(spec_dict) if spec_dict else self._file_spec()
         shape = input_shape or self.input_shape
         return replace(spec, shape=tuple(shape)) if shape else spec
+
+    def _file_spec(self) -> InputSpec:
+        facts = file_inputs(self.path, self.format)
+        first = facts[0] if facts else {}
+        if first.get("scale") is None and first.get("value_range") is not None:
+            low, high = first["value_range"]
+            # preprocess maps [0, 1] pixels through (x - mean) / std: make that low + x * (high - low)
+            span = high - low
+            return InputSpec(mean=(-low / span,) * 3, std=(1.0 / span,) * 3)
+        return InputSpec()
 
     def info(self) -> ArtifactInfo:
         """Bytes, gzip bytes, sha256 and counts (manifest first, computed where the manifest is missing)."""

@@ -76,9 +76,12 @@ def cells(spec: SweepSpec) -> list[Cell]:
         for variant in spec.variants:
             for fmt in spec.formats:
                 for target in spec.targets:
+                    # a format's [format_options.<fmt>] table is part of its cells' identity (absent:
+                    # the hash stays what it was before format options existed, so old sweeps resume)
+                    options = [dict(spec.format_options[fmt])] if spec.format_options.get(fmt) else []
                     for delegate in spec.delegates or (None,):
                         bench = dataclasses.replace(spec.bench, delegate=delegate) if delegate else spec.bench
-                        h = spec_hash("sweep-cell", model, variant, fmt, target, bench)
+                        h = spec_hash("sweep-cell", model, variant, fmt, target, bench, *options)
                         out.append(Cell(model, variant, fmt, target, h, delegate))
     return out
 

@@ -31,6 +31,12 @@ def _human(n: float | None) -> str:
 
 
 IO_MARK = " +io"  # the p50 of an --include-io run: pre/post-processing and copies are in it
+IO_NOTE = ("+io: timed with --include-io (pre/post-processing and input/output copies in every iteration); "
+           "other rows time the inference call alone")
+
+
+def _io_note(rows: list[dict[str, Any]]) -> str | None:
+    return IO_NOTE if any(r.get("include_io") and r.get("p50_ms") is not None for r in rows) else None
 
 
 def _p50(r: dict[str, Any]) -> str:
@@ -99,7 +105,7 @@ def rich_table(rows: list[dict[str, Any]], title: str | None = None, projected: 
     from rich.table import Table
 
     headers, cells = text_cells(rows, detail=False, projected=projected)  # errors: one line each, below
-    table = Table(title=title, show_lines=False)
+    table = Table(title=title, show_lines=False, caption=_io_note(rows), caption_justify="left")
     for h in headers:
         table.add_column(h, overflow="fold", no_wrap=h != "parity / accuracy",
                          justify="right" if h in ("size MB", "params", "MACs", "p90 ms", "peak MB", "speed-up")
@@ -115,7 +121,8 @@ def markdown(rows: list[dict[str, Any]], projected: list[tuple[str, str]] = ()) 
     esc = lambda s: s.replace("|", "\\|")  # noqa: E731
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(esc(c) for c in line) + " |" for line in cells]
-    return "\n".join(lines) + "\n"
+    note = _io_note(rows)
+    return "\n".join(lines) + "\n" + (f"\n{note}\n" if note else "")
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

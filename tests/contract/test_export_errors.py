@@ -195,3 +195,39 @@ def test_no_half_written_artifact(tiny_zoo_entry, tmp_path, test_exporters):
     assert row.status == Status.EXPORT_FAILED
     assert "disk full" in row.error.message
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_stale_temp_files_of_killed_exports_are_cleaned_live_ones_kept(tiny_zoo_entry, tmp_path):
+    import os
+
+    from edgebench.exporters.cells import is_temp_name
+
+    folder = tmp_path / "tiny_cnn"
+    folder.mkdir()
+    dead = folder / ".tmp-99999999-abcd1234-tiny_cnn-fp32.pt"  # no such process: a killed export
+    live = folder / f".tmp-{os.getpid()}-abcd1234-tiny_cnn-fp32.pt"  # this process: still running
+    dead.write_bytes(b"half")
+    live.write_bytes(b"half")
+    (row,) = export(TINY, ExportSpec(formats=("torchscript",), out_dir=tmp_path))
+    assert row.status == Status.OK
+    assert not dead.exists() and live.exists()
+    assert is_temp_name(live.name) and not is_temp_name(Path(row.artifact.path).name)
+
+
+def test_unwritable_out_is_one_config_error_before_any_work(tiny_zoo_entry, tmp_path):
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        if _writable(out):
+            pytest.skip("running as root: permissions are not enforced")
+        with pytest.raises(ConfigError, match="not writable"):
+            export(TINY, ExportSpec(formats=("torchscript",), out_dir=out))
+    finally:
+        out.chmod(0o700)
+
+
+def _writable(path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK)

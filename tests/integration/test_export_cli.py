@@ -86,10 +86,10 @@ def test_format_flags_reach_the_plugin_and_the_manifest(tiny_zoo_entry, tmp_path
     import json
 
     code, _, err = run(capsys, "--db", str(db), "export", "--model", "tiny_cnn", "--format", "onnx",
-                       "--opset", "17", "--out", str(tmp_path))
+                       "--opset", "20", "--out", str(tmp_path))
     assert code == 0, err
     manifest = json.loads((tmp_path / "tiny_cnn" / "tiny_cnn-fp32.onnx.manifest.json").read_text())
-    assert manifest["export_options"]["opset"] == 17 and manifest["converter"]["opset"] == 17
+    assert manifest["export_options"]["opset"] == 20 and manifest["converter"]["opset"] == 20
 
 
 def test_no_format_is_an_error(tmp_path, db, capsys):

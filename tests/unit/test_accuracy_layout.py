@@ -37,3 +37,24 @@ def test_nhwc_rows_are_the_nchw_rows_transposed(images, tmp_path):
     nchw = np.load(prepare_inputs(images, InputSpec(shape=(1, 3, 32, 32)), tmp_path / "a.npy"))
     nhwc = np.load(prepare_inputs(images, InputSpec(shape=(1, 32, 32, 3)), tmp_path / "b.npy"))
     np.testing.assert_allclose(nhwc, nchw.transpose(0, 2, 3, 1), rtol=0, atol=1e-6)
+
+
+def test_raw_pixel_uint8_file_without_manifest_gets_pixels_not_normalised_floats(images, tmp_path, monkeypatch):
+    """A third-party uint8 NHWC file with no quantisation parameters (MediaPipe / TF-Hub): the
+    format plug-in's reader says uint8 over 0–255, so the dataset batch holds raw pixel values in
+    NHWC (the runner casts them to uint8), not ImageNet-normalised NCHW floats."""
+    from edgebench.harness import artifacts
+
+    model = tmp_path / "raw.tflite"
+    model.write_bytes(b"not read: file_inputs is replaced below")
+    facts = [{"name": "x", "shape": [1, 32, 32, 3], "dtype": "uint8", "scale": None, "zero_point": None,
+              "layout": "NHWC", "value_range": [0.0, 255.0]}]
+    monkeypatch.setattr(artifacts, "file_inputs", lambda path, fmt: facts)
+    art = artifacts.Artifact(model, "tflite", "raw", "unknown", None)
+    spec = art.input_spec((1, 32, 32, 3))
+    batch = np.load(prepare_inputs(images, spec, tmp_path / "raw.npy"))
+    assert batch.shape == (2, 32, 32, 3)
+    assert batch.min() >= -1e-3 and batch.max() <= 255 + 1e-3 and batch.max() > 100
+    ref = np.load(prepare_inputs(images, InputSpec(shape=(1, 32, 32, 3), mean=(0.0,) * 3, std=(1 / 255,) * 3),
+                                 tmp_path / "ref.npy"))
+    np.testing.assert_allclose(batch, ref, atol=1e-3)

@@ -93,3 +93,26 @@ def test_sweep_tables_are_checked_by_the_plugins():
                 check_format_options({fmt: {"no_such_option": 1}})
     with pytest.raises(ConfigError, match="unknown exporter 'nope'"):
         check_format_options({"nope": {}})
+
+
+def test_a_sweep_cell_identity_includes_its_format_options_table(tmp_path):
+    from edgebench.harness.sweep import cells
+
+    def hashes(extra: str) -> dict[str, str]:
+        f = tmp_path / "s.toml"
+        f.write_text('formats = ["a", "b"]\n' + extra)
+        return {c.format: c.hash for c in cells(SweepSpec.from_toml(f))}
+
+    plain = hashes("")
+    tuned = hashes("[format_options.a]\nlevel = 2\n")
+    assert tuned["a"] != plain["a"] and tuned["b"] == plain["b"]  # only the tuned format's cells change
+    assert hashes("[format_options.a]\n") == plain  # an empty table is the defaults: old sweeps resume
+
+
+def test_file_inputs_value_range_from_dtype_and_quantisation():
+    from edgebench.exporters.base import _value_range
+
+    assert _value_range({"dtype": "float32", "scale": None}) is None
+    assert _value_range({"dtype": "uint8", "scale": None}) == [0.0, 255.0]  # raw pixels
+    assert _value_range({"dtype": "int8", "scale": 0.5, "zero_point": -1}) == [-63.5, 64.0]
+    assert _value_range({"dtype": "string", "scale": None}) is None

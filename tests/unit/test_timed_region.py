@@ -44,4 +44,7 @@ def test_compare_marks_include_io_rows_and_never_mixes_them_in_a_speedup():
     io_line = next(line for line in table.splitlines() if "| fp32 | local |" in line)
     plain_line = next(line for line in table.splitlines() if "| int8 | local |" in line)
     assert "+io" in io_line and "+io" not in plain_line
+    assert table.rstrip().endswith("other rows time the inference call alone")  # the legend
+    assert "timed with --include-io" in render(rows, "table", width=400)
+    assert "--include-io" not in render([r for r in rows if not r["include_io"]], "markdown")
     assert '"timed_region": "invoke+io"' in render(rows, "json")
