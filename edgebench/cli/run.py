@@ -115,8 +115,12 @@ def run_cmd(
     # validate the rest (one line naming the flag when a target does not take it)
     options = {"accept_new_host_key": accept_new_host_key or None, "benchmark_binary": benchmark_binary,
                "runner": android_runner, "apk": apk, "cooldown_temp_c": cooldown_temp}
-    # --delegate rides in the BenchSpec (part of the row's identity); the runtime on the target checks it
+    # --delegate rides in the BenchSpec (part of the row's identity); the runtime on the target checks
+    # it, and a target that declares its delegates (adb) checks it up front too
     tgt = resolve(target, devices, flags=TARGET_FLAGS, **{k: v for k, v in options.items() if v is not None})
+    if delegate is not None and hasattr(tgt.options, "delegate"):
+        tgt = resolve(target, devices, flags=TARGET_FLAGS, delegate=delegate,
+                      **{k: v for k, v in options.items() if v is not None})
     results = []
     try:
         with Store(state.db) as store:
