@@ -14,6 +14,16 @@ unstructured pruning is reported as it is (≈ 1×).
     .venv/bin/python benchmarks/variant_speed.py [--threads 1] [--rounds 15] [--iters 5]
         [--int8-experiments] [--layers] [--rebuild] [--out DIR]
 
+``--int8`` (issue 14) instead measures int8 against fp32 per format (TFLite under LiteRT + XNNPACK,
+ONNX under ONNX Runtime's CPU provider) for MobileNetV3-Small (zoo) and MobileNetV2 (real ImageNet
+weights), through the runner's own runtime classes (the timed region ``edgebench run`` times),
+interleaved in this one process; it prints the XNNPACK partitions / QUANTIZE+DEQUANTIZE / float
+ADD+MUL of every .tflite and the top-1 agreement of each int8 artifact with its fp32 sibling on
+real photos (scikit-image's sample photos, 8 crops each):
+
+    .venv/bin/python benchmarks/variant_speed.py --int8 [--threads 1] [--rounds 15] [--iters 5]
+        [--models mobilenet_v2] [--formats F …] [--calibration-samples 128]
+
 ``--int8-experiments`` adds the other int8 recipes tried (the default is the PT2E path); ``--layers`` times
 single layers of MobileNetV2's shapes in fp32 and int8 (where int8 wins and loses on this CPU).
 Artifacts are cached under ``--out``; ``--rebuild`` re-exports them.
@@ -146,17 +156,16 @@ def top1(built: dict[str, tuple[Path, dict]]) -> None:
     """Top-1 class of the cat and the espresso photo through every artifact."""
     import skimage.data
 
-    from edgebench.exporters import tflite
     from edgebench.models.input_spec import InputSpec
+    from edgebench.runner.batch import run_batch
 
     spec = InputSpec()
     images = {"chelsea (cat)": spec.preprocess(skimage.data.chelsea()).numpy(),
               "coffee (espresso)": spec.preprocess(skimage.data.coffee()).numpy()}
     print("\ntop-1 ImageNet class (cat = 281-285, espresso = 967):")
     for name, (path, _) in built.items():
-        it = tflite.interpreter(path, 1)
-        io = tflite.io_details(it)
-        classes = [int(tflite.invoke(it, x, io).argmax()) for x in images.values()]
+        outs = run_batch(registry.get("tflite").runtime, path, [[x] for x in images.values()], threads=1)
+        classes = [int(o[0].argmax()) for o in outs]
         ok = classes[0] in IMAGENET_CAT and classes[1] == IMAGENET_ESPRESSO
         print(f"  {name:28s} {classes[0]:4d} {classes[1]:4d}  {'kept' if ok else 'LOST'}")
 
@@ -258,6 +267,189 @@ def layers(threads: int) -> None:
         f, i = statistics.median(res["fp32"][clock]), statistics.median(res["int8"][clock])
         print(f"  {label:26s} fp32 {f:6.3f} ms  int8 {i:6.3f} ms  int8 speed-up {f / i:5.2f}×")
 
+# --- issue 14: int8 vs fp32 per format ------------------------------------------------------------
+
+# keyed by runtime (the format is the exporter that runtime runs): LiteRT + XNNPACK, ONNX Runtime CPU
+GOALS_INT8 = {("mobilenet_v3_small", "litert"): 1.3, ("mobilenet_v3_small", "onnxruntime"): 1.2,
+              ("mobilenet_v2", "litert"): 1.5, ("mobilenet_v2", "onnxruntime"): 1.5}
+GOAL_AGREEMENT = 0.98
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
+          "colorwheel", "logo", "camera", "brick", "grass", "gravel", "cat")
+# (label, format options); the first int8 case of a format is its default path
+INT8_CASES = {
+    "litert": [("fp32", {}), ("int8", {}), ("int8 hard_activations=native", {"hard_activations": "native"}),
+               ("int8 aeq static_wi8_ai8", {"int8_method": "aeq"})],
+    "onnxruntime": [("fp32", {}), ("int8", {}), ("int8 S8S8", {"int8_activations": "int8"}),
+             ("int8 hard_activations=native", {"hard_activations": "native"}),
+             ("int8 reduce_range", {"reduce_range": True})],
+}
+
+
+def photo_crops(spec, per_photo: int = 8) -> list:
+    """Real photos (scikit-image's samples), ``per_photo`` crops / flips each, preprocessed (NCHW float32)."""
+    import numpy as np
+    import skimage.data
+
+    out = []
+    for name in PHOTOS:
+        img = np.asarray(getattr(skimage.data, name)())
+        if img.ndim == 2:
+            img = np.stack([img] * 3, axis=-1)
+        img = img[..., :3]
+        h, w = img.shape[:2]
+        for k in range(per_photo):
+            f = 1.0 if k < 2 else 0.7
+            ch, cw = int(h * f), int(w * f)
+            top = [0, h - ch, 0, h - ch][k % 4] if k >= 2 else (h - ch) // 2
+            left = [0, 0, w - cw, w - cw][k % 4] if k >= 2 else (w - cw) // 2
+            crop = img[top:top + ch, left:left + cw]
+            if k % 2:
+                crop = crop[:, ::-1]
+            out.append(spec.preprocess(np.ascontiguousarray(crop)).numpy())
+    return out
+
+
+def litert_graph(path: Path) -> dict:
+    """Partitions and fallback (the runner's LiteRT coverage), Q/DQ ops and float ADD/MUL of a .tflite."""
+    import numpy as np
+
+    from edgebench.runner.runtimes.litert import coverage
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path), num_threads=1)
+    it.allocate_tensors()
+    ops = [o for o in it._get_ops_details()]
+    cov = coverage(ops)
+    model_ops = [o for o in ops if o["op_name"] != "DELEGATE"]
+    qdq = sum(o["op_name"] in ("QUANTIZE", "DEQUANTIZE") for o in model_ops)
+    float_arith = sum(o["op_name"] in ("ADD", "MUL") and bool(o["result_types"])
+                      and o["result_types"][0] == np.float32 for o in model_ops)
+    return {**cov, "qdq": qdq, "float_add_mul": float_arith}
+
+
+def ort_graph(path: Path) -> dict:
+    """Q/DQ node count and float (non-QDQ) node types of an ONNX file."""
+    import collections
+
+    import onnx
+
+    ops = collections.Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+    return {"qdq": ops.get("QuantizeLinear", 0) + ops.get("DequantizeLinear", 0), "nodes": sum(ops.values())}
+
+
+GRAPH = {"litert": litert_graph, "onnxruntime": ort_graph}
+
+
+def time_runtime(runtime: str, paths: dict, threads: int, rounds: int, iters: int) -> dict:
+    """Interleaved rounds over the runner's Runtime (bind once, time ``invoke``): per artifact the
+    median thread-CPU ms and wall ms of each round."""
+    from edgebench.runner.inputs import synthetic_feed
+    from edgebench.runner.runtimes import get_runtime
+
+    ready = {}
+    for name, path in paths.items():
+        rt = get_runtime(runtime)(str(path), threads, None)
+        rt.select_delegate(None)
+        rt.load()
+        ins = rt.inputs()
+        rt.bind([synthetic_feed(i, [d or 1 for d in i["shape"]], seed=k) for k, i in enumerate(ins)])
+        for _ in range(5):
+            rt.invoke()
+        ready[name] = rt
+    res = {n: {"wall": [], "cpu": []} for n in paths}
+    for _ in range(rounds):
+        for name, rt in ready.items():
+            wall, cpu = [], []
+            for _ in range(iters):
+                t0, c0 = time.perf_counter(), time.thread_time()
+                rt.invoke()
+                cpu.append((time.thread_time() - c0) * 1e3)
+                wall.append((time.perf_counter() - t0) * 1e3)
+            res[name]["wall"].append(statistics.median(wall))
+            res[name]["cpu"].append(statistics.median(cpu))
+    return res
+
+
+def _softmax(v):
+    import numpy as np
+
+    e = np.exp(v.ravel() - v.max())
+    return e / e.sum()
+
+
+def int8_main(a: argparse.Namespace) -> None:
+    from edgebench.exporters.variants.calibration import calibration_inputs
+    from edgebench.models import load
+    from edgebench.runner.batch import run_batch
+
+    clock = "cpu" if a.threads == 1 else "wall"
+    print(f"int8 vs fp32 (issue 14), cpu: {_cpu()}, threads={a.threads}, load avg {os.getloadavg()[0]:.1f}, "
+          f"LiteRT {_version('ai-edge-litert')}, onnxruntime {_version('onnxruntime')}")
+    models = {"mobilenet_v3_small": ModelSpec(name="mobilenet_v3_small"),
+              "mobilenet_v2": ModelSpec(name=None, checkpoint=weights_path(), arch="mobilenet_v2")}
+    verdicts = []
+    for mname, mspec in models.items():
+        if a.models and mname not in a.models:
+            continue
+        loaded = load(mspec)
+        example = loaded.input_spec.example()
+        calibration = calibration_inputs(loaded.input_spec, n=a.calibration_samples)
+        photos = photo_crops(loaded.input_spec) if mspec.checkpoint else None
+        for runtime, cases in INT8_CASES.items():
+            fmt = next(f for f in registry.names() if registry.get(f).runtime == runtime)
+            if a.formats and fmt not in a.formats:
+                continue
+            exporter = registry.get(fmt)
+            built = {}
+            for label, opts in cases:
+                slug = "".join(c if c.isalnum() else "_" for c in f"{mname}_{label}")
+                path = a.out / f"{slug}{exporter.extension}"
+                v = Variant(precision="fp32" if label == "fp32" else "int8")
+                if a.rebuild or not path.exists():
+                    a.out.mkdir(parents=True, exist_ok=True)
+                    ctx = ExportContext(loaded=loaded, variant=v, module=loaded.module, example=example,
+                                        calibration=calibration if v.precision == "int8" else [])
+                    t0 = time.perf_counter()
+                    tmp = path.with_name(path.stem + ".tmp" + exporter.extension)
+                    exporter.convert(ctx, ExportSpec(formats=(fmt,), variant=v), tmp, exporter.options(opts))
+                    tmp.replace(path)
+                    print(f"  exported {path.name} in {time.perf_counter() - t0:.0f} s", flush=True)
+                built[label] = path
+            res = time_runtime(exporter.runtime, built, a.threads, a.rounds, a.iters)
+            ref = run_batch(exporter.runtime, built["fp32"], [[x] for x in photos], threads=1) if photos else None
+            # where fp32 itself is unsure (textures, microscopy: top-1 probability < 0.5) int8 rounding
+            # flips the arg-max most often; the agreement on the confident crops is printed beside
+            confident = [float(_softmax(f[0]).max()) >= 0.5 for f in ref] if ref else None
+            print(f"\n{mname} {fmt} ({exporter.runtime}), {a.rounds} rounds interleaved, speed-up by "
+                  f"{'thread CPU time' if clock == 'cpu' else 'wall clock'}; cpu: {_cpu()}")
+            for label, path in built.items():
+                r = res[label]
+                ratios = [b / v for b, v in zip(res["fp32"][clock], r[clock])]
+                graph = GRAPH[runtime](path)
+                agree = ""
+                if ref is not None and label != "fp32":
+                    outs = run_batch(exporter.runtime, path, [[x] for x in photos], threads=1)
+                    hits = [int(o[0].argmax()) == int(f[0].argmax()) for o, f in zip(outs, ref)]
+                    same = sum(hits)
+                    sure = [h for h, c in zip(hits, confident) if c]
+                    agree = (f"  top-1 agreement {same / len(ref):.1%} (n={len(ref)}); where fp32 p≥0.5: "
+                             f"{sum(sure) / max(1, len(sure)):.1%} (n={len(sure)})")
+                    if label == "int8":
+                        verdicts.append((f"{mname} {fmt} int8 top-1 agreement ≥ {GOAL_AGREEMENT:.0%}",
+                                         same / len(ref) >= GOAL_AGREEMENT, f"{same / len(ref):.1%}"))
+                print(f"  {label:30s} {statistics.median(r[clock]):7.3f} ms  {statistics.median(ratios):5.2f}× "
+                      f"({min(ratios):.2f}–{max(ratios):.2f})  {graph}{agree}", flush=True)
+                if label == "int8":
+                    goal = GOALS_INT8[(mname, runtime)]
+                    verdicts.append((f"{mname} {fmt} int8 ≥ {goal}× fp32", statistics.median(ratios) >= goal,
+                                     f"{statistics.median(ratios):.2f}×"))
+                    if "partitions" in graph:
+                        verdicts.append((f"{mname} {fmt} int8 one XNNPACK partition", graph["partitions"] == 1,
+                                         f"{graph['partitions']} partition(s)"))
+    print(f"\ngoals (cpu: {_cpu()}, load avg now {os.getloadavg()[0]:.1f}):")
+    for what, ok, got in verdicts:
+        print(f"  {what:55s} {'met' if ok else 'MISSED'} ({got})")
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -268,7 +460,17 @@ def main() -> None:
     p.add_argument("--layers", action="store_true")
     p.add_argument("--rebuild", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / ".edgebench" / "variant-speed")
+    p.add_argument("--int8", action="store_true", help="issue 14: int8 vs fp32 per format, two models")
+    p.add_argument("--models", nargs="*", default=None, help="--int8: mobilenet_v3_small and/or mobilenet_v2")
+    p.add_argument("--formats", nargs="*", default=None, help="--int8: formats to measure")
+    p.add_argument("--calibration-samples", type=int, default=32,
+                   help="--int8: calibration photos (crops of scikit-image's samples); the CLI's default is 32")
     a = p.parse_args()
+    if a.int8:
+        import litert_torch
+
+        litert_torch.config.show_progress = False
+        return int8_main(a)
 
     import litert_torch
 

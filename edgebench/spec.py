@@ -250,6 +250,9 @@ class BenchSpec:
     paired: bool = field(default=False, metadata={"omit_default": True})
     paired_rounds: int = field(default=10, metadata={"omit_default": True})
     profile_ops: bool = field(default=False, metadata={"omit_default": True})
+    # delegate / execution provider the runtime uses (None: the runtime's default); part of a
+    # row's identity
+    delegate: str | None = field(default=None, metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         if not isinstance(self.paired, bool) or not isinstance(self.profile_ops, bool):
@@ -286,6 +289,13 @@ def _formats(path: Path, data: dict[str, Any]) -> tuple[str, ...]:
     return tuple(formats)
 
 
+def _delegates(path: Path, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
+        raise ConfigError(f"sweep file {path}: delegates must be a list of delegate names",
+                          hint='e.g. delegates = ["xnnpack", "none"] (LiteRT) or ["cpu"] (ONNX Runtime)')
+    return tuple(value)
+
+
 def _format_tables(path: Path, tables: Any) -> dict[str, dict[str, Any]]:
     """The ``[format_options.<fmt>]`` tables of a sweep file: a table of tables (the values are
     checked later by each format's plug-in)."""
@@ -304,6 +314,8 @@ class SweepSpec:
     variants: tuple[Variant, ...]
     targets: tuple[str, ...] = ("local",)
     bench: BenchSpec = field(default_factory=BenchSpec)
+    # the delegate axis: one cell per delegate (each replaces bench.delegate); () = bench's own
+    delegates: tuple[str, ...] = ()
     out_dir: Path = Path("artifacts")
     calibration_samples: int = 32
     # format name → {option: value}, from ``[format_options.<fmt>]`` tables; each format's plug-in
@@ -318,6 +330,7 @@ class SweepSpec:
             formats = ["torchscript", "onnx", "tflite"]
             variants = ["fp32", "int8"]
             targets = ["local"]
+            delegates = ["xnnpack", "none"]          # optional axis: one cell per delegate / provider
             [bench]
             runs = 50
             [format_options.NAME]                    # one table per format that takes options
@@ -347,7 +360,7 @@ class SweepSpec:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
         known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples",
-                 "format_options", "resolutions", "arch_kwargs", "paired"}
+                 "format_options", "resolutions", "arch_kwargs", "paired", "delegates"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"sweep file {path}: unknown field(s) {', '.join(sorted(unknown))}",
@@ -427,6 +440,7 @@ class SweepSpec:
             out_dir=Path(out_dir),
             calibration_samples=samples,
             format_options=_format_tables(path, data.get("format_options", {})),
+            delegates=_delegates(path, data.get("delegates", [])),
         )
 
     def to_dict(self) -> dict[str, Any]:

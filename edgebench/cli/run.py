@@ -101,7 +101,9 @@ def run_cmd(
     cooldown_temp: Optional[float] = typer.Option(None, "--cooldown-temp",
                                                   help="Wait until the device is at or below this °C."),
     delegate: Optional[str] = typer.Option(None, "--delegate",
-                                           help="adb: cpu, xnnpack, gpu or nnapi (what the Android runner offers)."),
+                                           help="Delegate / execution provider: LiteRT xnnpack (default) or none; "
+                                                "ONNX Runtime cpu (default) or another provider it lists; adb: "
+                                                "cpu, xnnpack, gpu or nnapi (what the Android runner offers)."),
     paired: bool = typer.Option(False, "--paired", help="Also time the artifacts of each model interleaved in "
                                                         "rounds in one process: speed-up vs fp32 with a CI."),
     paired_rounds: int = typer.Option(10, "--paired-rounds", min=2, help="Rounds of --paired (the CI is a "
@@ -124,13 +126,18 @@ def run_cmd(
                       input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout,
                       preprocess=opts.preprocess_spec(mean, std, resize, None, interpolation),
                       labels=opts.labels_path(labels), paired=paired, paired_rounds=paired_rounds,
-                      profile_ops=profile_ops)
+                      profile_ops=profile_ops, delegate=delegate)
     found = discover(artifacts)
     # unset flags stay out, so a devices-file entry's own options apply; the target class's Options
     # validate the rest (one line naming the flag when a target does not take it)
     options = {"accept_new_host_key": accept_new_host_key or None, "benchmark_binary": benchmark_binary,
-               "runner": android_runner, "apk": apk, "cooldown_temp_c": cooldown_temp, "delegate": delegate}
+               "runner": android_runner, "apk": apk, "cooldown_temp_c": cooldown_temp}
+    # --delegate rides in the BenchSpec (part of the row's identity); the runtime on the target checks
+    # it, and a target that declares its delegates (adb) checks it up front too
     tgt = resolve(target, devices, flags=TARGET_FLAGS, **{k: v for k, v in options.items() if v is not None})
+    if delegate is not None and hasattr(tgt.options, "delegate"):
+        tgt = resolve(target, devices, flags=TARGET_FLAGS, delegate=delegate,
+                      **{k: v for k, v in options.items() if v is not None})
     results = []
     try:
         with open_store(mlflow, mlflow_uri) as store:
@@ -150,7 +157,8 @@ def run_cmd(
     except KeyboardInterrupt:
         _interrupted()
         raise
-    _print(compare_rows(results, latest=False), output)
+    rows = compare_rows(results, latest=False)
+    _print(rows, output)
     if output == "table":  # per-class recall + confusion matrix with the model's class names
         from edgebench.results.class_report import class_report
 
@@ -158,6 +166,7 @@ def run_cmd(
             for line in class_report(r.accuracy, title=f"{r.model} {r.format} {r.variant}: "):
                 console.print(line, highlight=False, markup=False)
     _warn(results)
+    _notes(rows)
     _report_failures(results)
 
 
@@ -165,6 +174,13 @@ def _interrupted() -> None:
     # typer turns KeyboardInterrupt into a silent exit 130: say what survived before it does
     err_console.print(f"interrupted: every result finished so far is in {state.db}; re-run the same command "
                       "to resume", highlight=False)
+
+
+def _notes(rows: list[dict]) -> None:
+    for row in rows:
+        for note in row.get("notes") or ():
+            err_console.print(f"[yellow]warning[/] {row['model']} {row['format']} {row['variant']}: {note}",
+                              highlight=False, soft_wrap=True)
 
 
 def _warn(results: list) -> None:
@@ -293,6 +309,7 @@ def compare_cmd(
         _print_ops(profiles, output)
         return
     _print(rows, output, projected=projected)
+    _notes(rows)
     if ops and output in ("table", "markdown"):
         _print_ops(profiles, output)
 

@@ -6,8 +6,14 @@
 - fp16: onnxconverter-common ``convert_float_to_float16`` with float32 inputs/outputs kept, so
   callers feed the same tensors.
 - int8-dynamic: onnxruntime ``quantize_dynamic`` (int8 weights, activations quantised at run time).
-- int8 (static): onnxruntime ``quantize_static``, QDQ format, per-channel int8 weights, uint8
-  activations calibrated (min/max) on the calibration inputs.
+- int8 (static): onnxruntime ``quantize_static`` after ``quant_pre_process``, QDQ format,
+  per-channel int8 weights, uint8 activations (U8S8; ``int8_activations="int8"`` gives S8S8)
+  calibrated (min/max) on the calibration inputs. hardswish / hardsigmoid are first rewritten as
+  relu6 forms (``hard_activations``, :mod:`edgebench.exporters.quant_prep`) so ORT's QDQ fusion
+  sees Add / Mul / Clip instead of float HardSigmoid between DequantizeLinear / QuantizeLinear.
+  Measured on an AVX512-VNNI EPYC with onnxruntime 1.32, 1 thread (benchmarks/variant_speed.py
+  --int8): S8S8 leaves depthwise convs in float and runs ~2.5x slower than U8S8, so U8S8 stays
+  the default.
 
 Every precision starts from the same fp32 ONNX file of the transform, made once.
 """
@@ -27,6 +33,7 @@ from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Ex
                                       io_entry, quiet, register)
 from edgebench.exporters.context import ExportContext
 from edgebench.exporters.converter_errors import converter_error, rejected_operator
+from edgebench.exporters.quant_prep import relu6_activations
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try another --opset (e.g. 17 or 20) or --format torchscript / tflite"
@@ -43,6 +50,12 @@ class OnnxOptions:
     opset: int = field(default=DEFAULT_OPSET, metadata={"help": f"ONNX opset ({MIN_OPSET} … the newest the "
                                                                 f"installed onnx knows; default {DEFAULT_OPSET})."})
     ort_optimize: bool = field(default=False, metadata={"help": "ONNX fp32: save onnxruntime's optimised graph."})
+    int8_activations: str = field(default="uint8", metadata={
+        "help": "ONNX static int8 activation type: uint8 (U8S8, default) or int8 (S8S8)."})
+    reduce_range: bool = field(default=False, metadata={
+        "help": "ONNX static int8: 7-bit weights (onnxruntime reduce_range, for CPUs without VNNI)."})
+    hard_activations: str = field(default="relu6", metadata={
+        "help": "ONNX int8: relu6 (rewrite hardswish / hardsigmoid before export) or native."})
 
 
 def export_fp32(ctx: ExportContext, opset: int) -> bytes:
@@ -175,6 +188,10 @@ class OnnxExporter(Exporter):
             import onnx.defs
 
             highest = onnx.defs.onnx_opset_version()
+        if options.int8_activations not in ("uint8", "int8"):
+            raise ConfigError(f"unknown ONNX int8_activations {options.int8_activations!r}", hint="uint8 or int8")
+        if options.hard_activations not in ("relu6", "native"):
+            raise ConfigError(f"unknown ONNX hard_activations {options.hard_activations!r}", hint="relu6 or native")
         if not MIN_OPSET <= options.opset <= highest:
             raise ConfigError(f"--opset {options.opset} is outside {MIN_OPSET}..{highest}",
                               hint=f"{DEFAULT_OPSET} is the default and works for every precision")
@@ -204,7 +221,12 @@ class OnnxExporter(Exporter):
                 onnx.save(model, str(dest))
                 converter["fp16"] = {"name": "onnxconverter-common", "version": dist_version("onnxconverter-common")}
             else:
-                quant = self._quantize(ctx, fp32, dest)
+                source, rewritten = fp32, 0
+                if ctx.precision == "int8" and options.hard_activations == "relu6":
+                    source, rewritten = self._relu6_fp32(ctx, opset)
+                quant = self._quantize(ctx, source, dest, options)
+                if ctx.precision == "int8":
+                    quant.update(hard_activations=options.hard_activations, hard_activations_rewritten=rewritten)
                 converter["quantizer"] = {"name": "onnxruntime.quantization", "version": dist_version("onnxruntime")}
         except Exception as exc:  # onnx / onnxruntime tools raise their own and generic types
             raise converter_error("onnx", exc, ALTERNATIVES) from exc
@@ -225,7 +247,23 @@ class OnnxExporter(Exporter):
         opts.optimized_model_filepath = str(dest)
         ort.InferenceSession(fp32, opts, providers=["CPUExecutionProvider"])
 
-    def _quantize(self, ctx: ExportContext, fp32: bytes, dest: Path) -> dict[str, Any]:
+    def _relu6_fp32(self, ctx: ExportContext, opset: int) -> tuple[bytes, int]:
+        """fp32 ONNX of the module with relu6-form hard activations (the plain fp32 when it has none)."""
+        import torch
+
+        module, n = relu6_activations(ctx.module)
+        if not n:
+            return ctx.memo(("onnx", "fp32", opset), lambda: export_fp32(ctx, opset)), 0
+
+        def make() -> bytes:
+            twin = ExportContext(loaded=ctx.loaded, variant=ctx.variant, module=module, example=ctx.example,
+                       calibration=ctx.calibration)
+            with torch.no_grad():
+                return export_fp32(twin, opset)
+
+        return ctx.memo(("onnx", "fp32-relu6", opset), make), n
+
+    def _quantize(self, ctx: ExportContext, fp32: bytes, dest: Path, options: OnnxOptions) -> dict[str, Any]:
         from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quantize_dynamic,
                                               quantize_static)
         from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -241,13 +279,14 @@ class OnnxExporter(Exporter):
                                      op_types_to_quantize=["MatMul", "Gemm", "Conv"])
                     return {"mode": "dynamic", "weight_type": "int8", "per_channel": True,
                             "activations": "float32, quantised at run time"}
+                act = QuantType.QInt8 if options.int8_activations == "int8" else QuantType.QUInt8
                 quantize_static(str(pre), str(dest), _Reader(INPUT_NAME, ctx.calibration),
-                                quant_format=QuantFormat.QDQ, per_channel=True,
-                                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                                quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=options.reduce_range,
+                                activation_type=act, weight_type=QuantType.QInt8,
                                 calibrate_method=CalibrationMethod.MinMax)
         return {"mode": "static", "format": "QDQ", "weight_type": "int8", "per_channel": True,
-                "activation_type": "uint8", "calibrate_method": "MinMax",
-                "calibration_samples": len(ctx.calibration)}
+                "activation_type": options.int8_activations, "reduce_range": options.reduce_range,
+                "calibrate_method": "MinMax", "calibration_samples": len(ctx.calibration)}
 
     def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
         """Elements and non-zero elements of the numeric weight tensors: graph initializers and

@@ -10,6 +10,9 @@
   ``static_wi8_ai8`` over the float flatbuffer, min/max ranges). ``benchmarks/variant_speed.py``
   compares them: same speed under XNNPACK, but with min/max ranges the ImageNet MobileNetV2
   loses the espresso photo's top-1 while PT2E keeps it.
+  On the PT2E path ``hard_activations="relu6"`` (default) first rewrites hardswish / hardsigmoid
+  into relu6 forms (:mod:`edgebench.exporters.quant_prep`): XNNPACK has no int8 HARD_SWISH, so
+  without it an int8 MobileNetV3 splits into one XNNPACK partition per activation.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Ex
                                       io_entry, register)
 from edgebench.exporters.context import ExportContext
 from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters.quant_prep import observe_chained_adds, relu6_activations
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try --format onnx or --format torchscript"
 INT8_STATIC_METHODS = ("aeq", "pt2e")
+HARD_ACTIVATIONS = ("relu6", "native")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,10 @@ class TfliteOptions:
     int8_method: str = field(default="pt2e", metadata={
         "help": "TFLite static int8: pt2e (litert-torch PT2E, histogram ranges) or aeq (ai-edge-quantizer, "
                 "min/max ranges)."})
+    hard_activations: str = field(default="relu6", metadata={
+        "help": "TFLite PT2E int8: relu6 (rewrite hardswish / hardsigmoid as relu6 forms, which stay int8 "
+                "inside one XNNPACK partition) or native (keep them: XNNPACK runs int8 HARD_SWISH on the CPU "
+                "fallback)."})
 
 
 def _named_module(module: Any) -> Any:
@@ -149,6 +158,9 @@ class TfliteExporter(Exporter):
         if options.int8_method not in INT8_STATIC_METHODS:
             raise ConfigError(f"unknown TFLite int8 method {options.int8_method!r}",
                               hint=f"one of {', '.join(INT8_STATIC_METHODS)}")
+        if options.hard_activations not in HARD_ACTIVATIONS:
+            raise ConfigError(f"unknown TFLite hard_activations {options.hard_activations!r}",
+                              hint=f"one of {', '.join(HARD_ACTIVATIONS)}")
 
     def _float_flatbuffer(self, ctx: ExportContext) -> bytes:
         """The fp32 flatbuffer of ``ctx.module``: converted once per transform, shared by the fp32,
@@ -166,8 +178,10 @@ class TfliteExporter(Exporter):
 
         return ctx.memo("tflite.fp32", make)
 
-    def _pt2e_int8(self, ctx: ExportContext) -> bytes:
+    def _pt2e_int8(self, ctx: ExportContext, options: TfliteOptions) -> tuple[bytes, int]:
+        """The PT2E int8 flatbuffer and how many hard activations were rewritten first."""
         import litert_torch
+        import torch
         from litert_torch.quantize import pt2e_quantizer as pq
         from litert_torch.quantize.quant_config import QuantConfig
         from torchao.quantization.pt2e import quantize_pt2e
@@ -175,14 +189,21 @@ class TfliteExporter(Exporter):
         litert_torch.config.show_progress = False
         quantizer = pq.PT2EQuantizer().set_global(
             pq.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
+        rewritten = 0
         try:
-            prepared = quantize_pt2e.prepare_pt2e(ctx.exported_program().module(), quantizer)
+            program = ctx.exported_program()
+            if options.hard_activations == "relu6":
+                module, rewritten = relu6_activations(ctx.module)
+                if rewritten:
+                    program = torch.export.export(module, (ctx.example,), strict=False)
+            prepared = quantize_pt2e.prepare_pt2e(program.module(), quantizer)
+            observe_chained_adds(prepared)
             for x in ctx.calibration:
                 prepared(x)
             converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
             model = litert_torch.convert(_named_module(converted), sample_kwargs={INPUT_NAME: ctx.example},
                                          quant_config=QuantConfig(pt2e_quantizer=quantizer))
-            return bytes(model.model_content())
+            return bytes(model.model_content()), rewritten
         except Exception as exc:  # PT2E prepare / lowering raise many unrelated types
             raise converter_error("tflite (PT2E int8)", exc, ALTERNATIVES) from exc
 
@@ -197,9 +218,10 @@ class TfliteExporter(Exporter):
             raise ExportError("static int8 needs calibration inputs and none were given",
                               hint="pass --calibration DIR or --calibration-samples N, or use --dynamic")
         if precision == "int8" and options.int8_method == "pt2e":
-            data = self._pt2e_int8(ctx)
+            data, rewritten = self._pt2e_int8(ctx, options)
             quant.update(method="litert_torch PT2EQuantizer, symmetric per-channel weights, "
-                                "HistogramObserver activations", calibration_samples=len(ctx.calibration))
+                                "HistogramObserver activations", calibration_samples=len(ctx.calibration),
+                         hard_activations=options.hard_activations, hard_activations_rewritten=rewritten)
         else:
             data = self._float_flatbuffer(ctx)
             aeq = {"name": "ai-edge-quantizer", "version": dist_version("ai-edge-quantizer"),

@@ -192,6 +192,9 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
         warnings = (*warnings, f"no per-operator profile: {raw['op_profile_error']}")
     if (raw.get("paired") or {}).get("error"):
         warnings = (*warnings, f"no paired speed-up: {raw['paired']['error']}")
+    split = delegation_warning(raw.get("delegation"))
+    if split:
+        warnings = (*warnings, split)
     status = Status.OK
     if manifest_status == Status.PARITY_FAILED.value:
         status = Status.PARITY_FAILED
@@ -200,6 +203,27 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
     return finish(status, samples=raw, latency=latency, first_inference_ms=first, load_ms=raw.get("load_ms"),
                   timed_region=timed_region(raw), memory=memory.summarize(raw.get("memory")), accuracy=acc,
                   warnings=tuple(warnings))
+
+
+NO_DELEGATE = (None, "none", "cpu", "CPUExecutionProvider")
+
+
+def delegation_warning(d: dict[str, Any] | None) -> str | None:
+    """A warning when a delegate / execution provider split the graph (more than one partition) or
+    left nodes on the CPU fallback, naming those ops (most frequent first); None otherwise, and for
+    runs without a delegate (``none`` / ``cpu``) or without coverage figures."""
+    if not d or d.get("delegate") in NO_DELEGATE or not d.get("total_nodes"):
+        return None
+    parts, fallback = d.get("partitions"), d.get("fallback_ops") or {}
+    left = d["total_nodes"] - (d.get("delegated_nodes") or 0)
+    if not fallback and not left and (parts or 0) <= 1:
+        return None
+    ops = ", ".join(f"{op} ×{n}" for op, n in sorted(fallback.items(), key=lambda kv: (-kv[1], kv[0])))
+    where = f" in {parts} partitions" if parts and parts > 1 else ""
+    text = f"the {d['delegate']} delegate took {d.get('delegated_nodes')}/{d['total_nodes']} nodes{where}"
+    if left:
+        text += f"; {left} on the CPU fallback" + (f": {ops}" if ops else "")
+    return text
 
 
 def timed_region(raw: dict[str, Any]) -> str | None:

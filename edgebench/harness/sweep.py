@@ -9,6 +9,8 @@ needed, so exporters share work across formats. Every result is stored the momen
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 import traceback
 from dataclasses import dataclass
@@ -38,14 +40,20 @@ class Cell:
     format: str
     target: str
     hash: str
+    delegate: str | None = None  # the sweep's delegate axis (None: bench.delegate)
 
     @property
     def label(self) -> str:
-        return f"{self.model.label} {self.format} {self.variant.label} @ {self.target}"
+        via = f" via {self.delegate}" if self.delegate else ""
+        return f"{self.model.label} {self.format} {self.variant.label} @ {self.target}{via}"
+
+    def bench(self, bench: Any) -> Any:
+        """``bench`` with this cell's delegate."""
+        return dataclasses.replace(bench, delegate=self.delegate) if self.delegate else bench
 
     def spec(self, bench: Any) -> dict[str, Any]:
         return {"model": self.model.to_dict(), "variant": self.variant.to_dict(), "format": self.format,
-                "target": self.target, "bench": bench.to_dict()}
+                "target": self.target, "bench": self.bench(bench).to_dict()}
 
 
 class Listener:
@@ -74,8 +82,10 @@ def cells(spec: SweepSpec) -> list[Cell]:
                     # a format's [format_options.<fmt>] table is part of its cells' identity (absent:
                     # the hash stays what it was before format options existed, so old sweeps resume)
                     options = [dict(spec.format_options[fmt])] if spec.format_options.get(fmt) else []
-                    h = spec_hash("sweep-cell", model, variant, fmt, target, spec.bench, *options)
-                    out.append(Cell(model, variant, fmt, target, h))
+                    for delegate in spec.delegates or (None,):
+                        bench = dataclasses.replace(spec.bench, delegate=delegate) if delegate else spec.bench
+                        h = spec_hash("sweep-cell", model, variant, fmt, target, bench, *options)
+                        out.append(Cell(model, variant, fmt, target, h, delegate))
     return out
 
 
@@ -133,7 +143,7 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
     wait = getattr(listener, "waiting", None)
     # paired = true: every artifact is exported first, then the cells of one model on one target are
     # measured together, interleaved in rounds (edgebench.harness.paired)
-    together: dict[tuple[ModelSpec, str], list[tuple[Cell, Any, dict[str, Any]]]] = {}
+    together: dict[tuple[ModelSpec, str, str | None], list[tuple[Cell, Any, dict[str, Any]]]] = {}
     for (model, variant), group in groups.items():
         with locks.hold(f"cells {spec_hash(model, variant)}",
                         f"exporting and measuring {model.label} {variant.label}", wait):
@@ -141,12 +151,13 @@ def run_sweep(spec: SweepSpec, *, store, force: bool = False, listener: Listener
                 group = _claim(group, store, results, listener)
             if group:
                 _run_group(spec, model, variant, group, store, targets, results, listener, locks, wait, together)
-    for (_, uri), members in together.items():
+    for (_, uri, _), members in together.items():
         for cell, _, _ in members:
             listener.measuring(cell)
         target = targets[uri]
+        bench = members[0][0].bench(spec.bench)  # one delegate per group
         with locks.hold(_target_lock(getattr(target, "uri", uri)), f"measuring {len(members)} artifacts paired", wait):
-            measured = measure_together([(art, kw) for _, art, kw in members], target, spec.bench, store=store)
+            measured = measure_together([(art, kw) for _, art, kw in members], target, bench, store=store)
         for (cell, _, _), result in zip(members, measured):
             results[cell.hash] = result
             listener.finished(cell, result, False)
@@ -168,7 +179,7 @@ def _claim(group: list[Cell], store, results: dict[str, RunResult], listener) ->
 
 def _run_group(spec: SweepSpec, model: ModelSpec, variant: Variant, group: list[Cell], store, targets: dict,
                results: dict[str, RunResult], listener, locks: Locks, wait,
-               together: dict[tuple[ModelSpec, str], list[tuple[Cell, Any, dict[str, Any]]]]) -> None:
+               together: dict[tuple[ModelSpec, str, str | None], list[tuple[Cell, Any, dict[str, Any]]]]) -> None:
     formats = tuple(dict.fromkeys(c.format for c in group))
     listener.exporting(model, variant, formats)
     t0 = time.perf_counter()
@@ -199,12 +210,12 @@ def _run_group(spec: SweepSpec, model: ModelSpec, variant: Variant, group: list[
             kw = dict(cell_hash=cell.hash, spec={**cell.spec(spec.bench), "export_s": export_s},
                       model=cell.model.label, variant=cell.variant.label)
             if spec.bench.paired:  # measured later, with the other cells of its model and target
-                together.setdefault((cell.model, cell.target), []).append((cell, artifact, kw))
+                together.setdefault((cell.model, cell.target, cell.delegate), []).append((cell, artifact, kw))
                 continue
             listener.measuring(cell)
             target = targets[cell.target]
             with locks.hold(_target_lock(getattr(target, "uri", cell.target)), f"measuring {cell.label}", wait):
-                result = measure_artifact(artifact, target, spec.bench, store=store, **kw)
+                result = measure_artifact(artifact, target, cell.bench(spec.bench), store=store, **kw)
         results[cell.hash] = result
         listener.finished(cell, result, False)
 

@@ -18,8 +18,72 @@ BASELINE_VARIANT = "fp32"
 MB = 1024 * 1024
 
 
-def _cell(r: RunResult) -> tuple[str, str, str, str]:
-    return (r.model, r.format, r.variant, r.target)
+QDQ_OPS = ("QUANTIZE", "DEQUANTIZE", "QuantizeLinear", "DequantizeLinear")
+
+
+def _cell(r: RunResult) -> tuple[str, str, str, str, str | None]:
+    return (r.model, r.format, r.variant, r.target, delegate_of(r))
+
+
+def delegate_of(r: RunResult) -> str | None:
+    """The delegate / execution provider a run used, as the runtime named it in its coverage report
+    (``xnnpack``, ``none``, ``cpu``…), else the one asked for (``--delegate``), else the runner's
+    own ``delegate`` field; None when nothing says. Part of a row's identity."""
+    raw = r.samples or {}
+    d = raw.get("delegation") or {}
+    asked = ((r.spec or {}).get("bench") or {}).get("delegate")
+    name = d.get("delegate") or asked or raw.get("delegate")
+    return str(name).lower() if name else None
+
+
+def delegation_text(r: RunResult) -> str | None:
+    """``delegated 148/150`` (+ ``in 20 partitions`` when split), or None without coverage figures."""
+    d = (r.samples or {}).get("delegation") or {}
+    if d.get("total_nodes") is None or d.get("delegated_nodes") is None:
+        return None
+    text = f"delegated {d['delegated_nodes']}/{d['total_nodes']}"
+    if d.get("partitions") and d["partitions"] > 1:
+        text += f" in {d['partitions']} partitions"
+    return text
+
+
+def _top_ops(raw: dict[str, Any], n: int = 3) -> list[str]:
+    """The ``n`` op types with the most time, from the run's own profile: ONNX Runtime's profiled run
+    (``delegation.op_ms``) or benchmark_model's "Summary by node type" table."""
+    op_ms = ((raw.get("delegation") or {}).get("op_ms")) or {}
+    if not op_ms:
+        for table in raw.get("op_profile") or []:
+            if "node type" in str(table.get("table", "")).lower():
+                cols = table.get("columns") or []
+                for row in table.get("rows") or []:
+                    row = row if isinstance(row, dict) else dict(zip(cols, row))
+                    if row.get("node_type") is not None and isinstance(row.get("avg_ms"), (int, float)):
+                        op_ms[str(row["node_type"])] = op_ms.get(str(row["node_type"]), 0.0) + row["avg_ms"]
+                break
+    top = sorted(op_ms.items(), key=lambda kv: -kv[1])[:n]
+    return [f"{op} {ms:.2f} ms" for op, ms in top]
+
+
+def slower_note(r: RunResult, ms: float, base_ms: float) -> str:
+    """Why an int8 row is slower than its fp32 sibling, from what the run recorded: delegate
+    partitions and CPU-fallback ops, quantize/dequantize op count, the top ops of a profile."""
+    raw = r.samples or {}
+    d = raw.get("delegation") or {}
+    why = []
+    if d.get("partitions") and d["partitions"] > 1:
+        why.append(f"{d['partitions']} delegate partitions")
+    fallback = d.get("fallback_ops") or {}
+    if fallback and d.get("delegate") not in ("none", "cpu", None):
+        why.append("on the CPU fallback: " + ", ".join(f"{op} ×{k}" for op, k in
+                                                        sorted(fallback.items(), key=lambda kv: -kv[1])))
+    qdq = sum(k for op, k in (d.get("ops") or {}).items() if op in QDQ_OPS)
+    if qdq:
+        why.append(f"{qdq} quantize/dequantize ops")
+    top = _top_ops(raw)
+    if top:
+        why.append("top ops: " + ", ".join(top))
+    text = f"{r.variant} is slower than its fp32 sibling ({ms:.3g} ms vs {base_ms:.3g} ms, {base_ms / ms:.2f}×)"
+    return text + (": " + "; ".join(why) if why else ": no coverage or profile recorded to say why")
 
 
 def select(results: Iterable[RunResult], *, model: str | None = None, fmt: str | None = None,
@@ -104,7 +168,9 @@ def paired_speedup(r: RunResult) -> dict[str, Any] | None:
 
 
 def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str, Any]]:
-    """The compare table as dicts: identity, size, counts, quality, latency, memory, speed-up, status.
+    """The compare table as dicts: identity (with the delegate), size, counts, quality, latency,
+    memory, speed-up, delegate coverage (``delegation``: "delegated 148/150"), status. ``notes``: an
+    int8 row slower than its fp32 sibling (same model, format, target, delegate) says so and why.
     ``p50_ms`` is a median only; a run with only an average has ``p50_ms`` None and ``mean_ms`` with
     ``latency_kind`` ``"mean"`` (the table shows it labelled). ``peak_mb`` falls back to the tool's
     own footprint figure when no peak RSS was sampled (``peak_source`` says which). ``speedup`` is
@@ -113,7 +179,7 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
     ``speedup_unpaired`` always holds the latter."""
     chosen = select(results, **filters)
     # a speed-up compares like with like: the same timed region (--include-io or not), median with median
-    baselines = {(r.model, r.format, r.target, includes_io(r)): typical_ms(r.latency) for r in chosen
+    baselines = {(r.model, r.format, r.target, delegate_of(r), includes_io(r)): typical_ms(r.latency) for r in chosen
                  if r.variant == BASELINE_VARIANT and typical_ms(r.latency)[0]
                  and r.status in (Status.OK, Status.PARITY_FAILED)}
     rows = []
@@ -121,15 +187,20 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
         a, lat, mem = r.artifact, r.latency, r.memory or {}
         p50 = lat.p50_ms if lat else None
         typical, kind = typical_ms(lat)
-        base, base_kind = baselines.get((r.model, r.format, r.target, includes_io(r)), (None, None))
-        q = quality(r)
+        base, base_kind = baselines.get((r.model, r.format, r.target, delegate_of(r), includes_io(r)), (None, None))
         unpaired = base / typical if base and typical and base_kind == kind else None
         pair = paired_speedup(r)
+        speedup = pair["speedup"] if pair else unpaired  # paired rounds, when measured so, are the better figure
+        notes = []
+        if speedup is not None and speedup < 1.0 and "int8" in r.variant:
+            notes.append(slower_note(r, typical, base))
+        q = quality(r)
         peak, peak_source = mem.get("peak_rss_bytes"), "peak_rss"
         if peak is None and mem.get("footprint_bytes") is not None:
             peak, peak_source = mem["footprint_bytes"], "footprint"
         rows.append({
             "model": r.model, "format": r.format, "variant": r.variant, "target": r.target,
+            "delegate": delegate_of(r), "delegation": delegation_text(r),
             "status": r.status.value,
             "size_mb": a.size_bytes / MB if a and a.size_bytes is not None else None,
             "gzip_mb": a.gzip_bytes / MB if a and a.gzip_bytes is not None else None,
@@ -143,11 +214,12 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
             "cv": lat.cv if lat else None, "n": lat.n if lat else None,
             "peak_mb": peak / MB if peak is not None else None,
             "peak_source": peak_source if peak is not None else None,
-            "speedup": pair["speedup"] if pair else unpaired,
+            "speedup": speedup,
             "speedup_kind": "paired" if pair else "unpaired" if unpaired is not None else None,
             "speedup_ci_low": pair["ci_low"] if pair else None, "speedup_ci_high": pair["ci_high"] if pair else None,
             "speedup_unpaired": unpaired,
             "error": str(r.error.message) if r.error else None,
-            "warnings": len(r.warnings), "run_id": r.run_id, "created_at": r.created_at,
+            "warnings": len(r.warnings) + len(notes), "notes": notes,
+            "run_id": r.run_id, "created_at": r.created_at,
         })
     return rows

@@ -74,6 +74,7 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("format", lambda r: r["format"]),
     ("variant", lambda r: r["variant"]),
     ("target", lambda r: r["target"]),
+    ("delegate", lambda r: " ".join(x for x in (r.get("delegate"), r.get("delegation")) if x) or "—"),
     ("size MB", lambda r: "—" if r["size_mb"] is None else f"{r['size_mb']:.2f}"),
     ("params", lambda r: _human(r["params"])),
     ("MACs", lambda r: _human(r["macs"])),
@@ -103,6 +104,8 @@ def text_cells(rows: list[dict[str, Any]], detail: bool = True,
     :func:`edgebench.profiles.projection.projected_columns`, shown after the measured columns
     under their own "projected" headers."""
     cols = COLUMNS if not detail else COLUMNS[:-1] + [("status", _status_detail)]
+    if not any(r.get("delegate") or r.get("delegation") for r in rows):  # no runtime said: no column
+        cols = [c for c in cols if c[0] != "delegate"]
     cols = cols[:-1] + [(header, _projected(key)) for key, header in projected] + cols[-1:]
     return [c for c, _ in cols], [[f(r) for _, f in cols] for r in rows]
 

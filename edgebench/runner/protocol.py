@@ -4,6 +4,7 @@
         [--warmup-runs N] [--warmup-seconds S] [--runs N] [--min-seconds S] [--max-seconds S]
         [--input-shape 1,3,224,224] [--include-io] [--inputs X.npy|X.npz] [--outputs Y.npy|Y.npz]
         [--profile-ops]
+        [--delegate NAME]
     python3 runner.pyz MODEL --runtime NAME …          (the same, shipped as one zipapp file)
     python -m edgebench.runner --paired --json OUT NAME=RUNTIME:PATH …   (:mod:`edgebench.runner.paired`)
 
@@ -19,6 +20,11 @@ LiteRT ``invoke``, ONNX Runtime ``run_with_iobinding``, TorchScript ``forward``,
 ``predict``). Outputs are read once after the loop. ``--include-io`` makes it ``"invoke+io"``: per
 iteration also a uint8 HWC image → normalised float in the model's layout (quantized for integer
 inputs), the copy-in, the copy-out and the dequantized arg-max.
+
+``--delegate`` picks the runtime's delegate / execution provider (each runtime says which names it
+takes; an unknown one fails at stage "args" listing them). After timing, ``delegation`` records
+what the runtime itself says it delegated: ``{delegate, delegated_nodes, total_nodes, partitions,
+fallback_ops}`` (None where the runtime cannot tell).
 
 With ``--inputs`` the samples of that file are run one by one after timing (batch mode, the same
 bind / invoke / outputs) and their outputs saved to ``--outputs``.
@@ -66,6 +72,7 @@ def measure(args: argparse.Namespace) -> dict:
     t0 = time.perf_counter_ns()
     rt = get_runtime(args.runtime)(args.model, args.threads, args.input_shape)
     result["import_ms"] = (time.perf_counter_ns() - t0) / 1e6
+    rt.select_delegate(args.delegate)
     result["runtime"] = rt.name
     result["runtime_version"] = rt.version
     result["delegate"] = rt.delegate
@@ -80,6 +87,7 @@ def measure(args: argparse.Namespace) -> dict:
         raise RunnerError("load", "cannot load %s with %s: %s" % (os.path.basename(args.model), rt.name, one_line(exc)),
                           "is it a valid model file for %s (not truncated, not another format)?" % rt.name)
     result["load_ms"] = (time.perf_counter_ns() - t0) / 1e6
+    result["delegate"] = rt.delegate
 
     inputs = rt.inputs()
     if args.input_shape and len(inputs) > 1:
@@ -126,6 +134,7 @@ def measure(args: argparse.Namespace) -> dict:
 
     if args.inputs:
         batch.run_files(rt, args.inputs, args.outputs, shapes)
+    result["delegation"] = _delegation(rt)
 
     result["memory"] = {
         "peak_rss_bytes": probes.peak_rss(), "baseline_rss_bytes": baseline,
@@ -150,6 +159,12 @@ def _profile_ops(rt, feed: list, args: argparse.Namespace, result: dict) -> None
         result["op_profile_error"] = err.message
     except Exception as exc:  # the library's own profiler failing is not the measurement failing
         result["op_profile_error"] = "%s profiling failed: %s" % (rt.name, one_line(exc))
+def _delegation(rt) -> dict | None:
+    # after timing and outside it: coverage is a report, a failure to read it is not a failed run
+    try:
+        return rt.delegation()
+    except Exception as exc:  # a private / changed runtime API: say so instead of failing the run
+        return {"delegate": rt.delegate_name, "error": one_line(exc)}
 
 
 def _base(args: argparse.Namespace) -> dict:
@@ -158,6 +173,7 @@ def _base(args: argparse.Namespace) -> dict:
         "schema_version": SCHEMA_VERSION, "runner": RUNNER, "status": "error", "error": None,
         "runtime": args.runtime or "unknown", "runtime_version": None,
         "format": args.format or "unknown", "model_path": args.model, "threads": args.threads, "delegate": None,
+        "delegation": None,
         "input_shapes": None, "load_ms": None, "first_inference_ms": None, "warmup_ms": [],
         "iterations_ms": [], "include_io": bool(args.include_io),
         "timed_region": REGION_IO if args.include_io else REGION,
@@ -199,6 +215,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--outputs", default=None, help=".npy (first output) or .npz (every output) for --inputs")
     p.add_argument("--profile-ops", action="store_true",
                    help="after timing, profile each operator in a separate session (op_profile)")
+    p.add_argument("--delegate", default=None, help="delegate / execution provider (litert: xnnpack, none; "
+                                                    "onnxruntime: cpu or another available provider)")
     return p
 
 

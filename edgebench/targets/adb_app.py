@@ -76,11 +76,20 @@ class AppRunner(AndroidRunner):
               stage="deploy")
         t.run(["chmod", modes.get("file", "644"), deployed.model_path], timeout=60, check=True, stage="deploy")
 
+    def delegate(self, bench: BenchSpec) -> str | None:
+        """The run's delegate (the bench's, else the target option's); RunError listing the app's
+        delegates for any other name."""
+        name = bench.delegate or self.options.delegate
+        if name is not None and self.delegates and name not in self.delegates:
+            raise RunError(f"unknown delegate {name!r} for the Android app",
+                           hint=f"available: {', '.join(self.delegates)}")
+        return name
+
     def start_argv(self, deployed: Deployed, bench: BenchSpec, out: str) -> list[str]:
         """``am start …`` with one extra per contract entry that has a value for this run."""
         values = {"model": deployed.model_path, "warmup": bench.warmup_runs, "warmup_seconds": bench.warmup_seconds,
                   "runs": bench.runs, "min_seconds": bench.min_seconds, "max_seconds": bench.max_seconds,
-                  "threads": bench.threads, "delegate": self.options.delegate, "out": out}
+                  "threads": bench.threads, "delegate": self.delegate(bench), "out": out}
         argv = [a.replace("{component}", self.contract["component"]) for a in self.contract["start_command"]]
         for name, spec in self.contract["extras"].items():
             if values.get(name) is not None:

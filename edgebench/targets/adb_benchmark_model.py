@@ -49,6 +49,15 @@ class BenchmarkModelRunner(AndroidRunner):
         self.transport.push(binary, deployed.extra["binary"])
         self.transport.run(["chmod", "755", deployed.extra["binary"]], timeout=60, check=True, stage="deploy")
 
+    def delegate(self, bench: BenchSpec) -> str:
+        """The delegate of this run: the bench's (``run --delegate``, a sweep's axis), else the
+        target's option, else ``cpu``. RunError naming the tool's delegates for any other name."""
+        name = bench.delegate or self.options.delegate or "cpu"
+        if name not in DELEGATE_FLAGS:
+            raise RunError(f"unknown delegate {name!r} for benchmark_model",
+                           hint=f"available: {', '.join(DELEGATE_FLAGS)}")
+        return name
+
     def argv(self, deployed: Deployed, bench: BenchSpec) -> list[str]:
         """The tool's command line for ``bench`` (threads, warm-up runs and seconds, runs, min /
         max seconds, peak-memory monitoring, the delegate's flags, ``--enable_op_profiling`` with
@@ -57,7 +66,7 @@ class BenchmarkModelRunner(AndroidRunner):
                 f"--num_threads={bench.threads or -1}", f"--warmup_runs={bench.warmup_runs}",
                 f"--warmup_min_secs={bench.warmup_seconds}", f"--num_runs={bench.runs}",
                 f"--min_secs={bench.min_seconds}", f"--max_secs={bench.max_seconds}",
-                "--report_peak_memory_footprint=true", *DELEGATE_FLAGS[self.options.delegate or "cpu"],
+                "--report_peak_memory_footprint=true", *DELEGATE_FLAGS[self.delegate(bench)],
                 *(["--enable_op_profiling=true"] if bench.profile_ops else []),
                 *map(str, self.options.benchmark_args)]
 
@@ -78,8 +87,10 @@ class BenchmarkModelRunner(AndroidRunner):
             raise
         if bench.threads:
             raw["threads"] = bench.threads
-        if self.options.delegate and raw.get("delegate") is None:
-            raw["delegate"] = self.options.delegate
+        if raw.get("delegate") is None and self.delegate(bench) != "cpu":
+            raw["delegate"] = self.delegate(bench)
+        if raw.get("delegation") and raw["delegation"].get("delegate") is None:
+            raw["delegation"]["delegate"] = raw.get("delegate") or self.delegate(bench)
         if bench.profile_ops and not raw.get("op_profile"):
             raw["op_profile_error"] = "benchmark_model printed no op-profiling table (--enable_op_profiling=true)"
         return raw

@@ -91,6 +91,25 @@ def parse_summary(line: str) -> dict[str, float | None] | None:
     return out
 
 
+_REPLACING = re.compile(r"Replacing (?P<n>\d+) out of (?P<m>\d+) node\(s\) with delegate \((?P<name>[^)]*)\) node, "
+                        r"yielding (?P<parts>\d+) partitions?")
+_DELEGATE_NAMES = {"TfLiteXNNPackDelegate": "xnnpack", "TfLiteGpuDelegateV2": "gpu", "TfLiteGpuDelegate": "gpu",
+                   "TfLiteNnapiDelegate": "nnapi"}
+
+
+def delegation(text: str) -> dict | None:
+    """Coverage from the tool's "Replacing N out of M node(s) with delegate (NAME) node, yielding K
+    partitions" line (the last one when several delegates applied): ``{delegate, delegated_nodes,
+    total_nodes, partitions, fallback_ops}``; ``fallback_ops`` is None (the line does not name
+    them). None when the output has no such line (no delegate, or an old build)."""
+    found = list(_REPLACING.finditer(text))
+    if not found:
+        return None
+    m = found[-1]
+    return {"delegate": _DELEGATE_NAMES.get(m["name"], m["name"]), "delegated_nodes": int(m["n"]),
+            "total_nodes": int(m["m"]), "partitions": int(m["parts"]), "fallback_ops": None}
+
+
 def _delegate(text: str) -> str | None:
     if "delegate for GPU" in text or "TfLiteGpuDelegate" in text:
         return "gpu"
@@ -247,6 +266,7 @@ def parse(text: str, *, model_path: str | None = None, fmt: str | None = None) -
         "model_path": model_path or graph,
         "threads": threads,
         "delegate": _delegate(text),
+        "delegation": delegation(text),
         "input_shapes": None,
         "load_ms": _ms(init_us),
         "first_inference_ms": _ms(first_us),

@@ -44,7 +44,7 @@ def runner_argv(python: str, entry: str | os.PathLike | Sequence[str], model_pat
     """argv for ``PYTHON ENTRY MODEL --runtime NAME --json OUT …`` (a list, never a shell string).
 
     ``entry``: ``["-m", "edgebench.runner"]`` locally or the ``runner.pyz`` path on a device;
-    ``fmt_label``: opaque label echoed into RawSamples; ``inputs_npy``: a .npy batch whose rows are
+    ``bench.delegate``: ``--delegate`` (the runtime checks the name); ``fmt_label``: opaque label echoed into RawSamples; ``inputs_npy``: a .npy batch whose rows are
     fed one by one after timing (accuracy); ``outputs_npy``: where the runner writes their outputs.
     """
     entry_args = [entry] if isinstance(entry, (str, os.PathLike)) else list(entry)
@@ -60,6 +60,8 @@ def runner_argv(python: str, entry: str | os.PathLike | Sequence[str], model_pat
         argv += ["--input-shape", ",".join(str(d) for d in bench.input_shape)]
     if bench.include_io:
         argv.append("--include-io")
+    if bench.delegate:
+        argv += ["--delegate", bench.delegate]
     if inputs_npy:
         argv += ["--inputs", inputs_npy]
     if outputs_npy:

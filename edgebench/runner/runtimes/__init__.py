@@ -12,6 +12,11 @@ The protocol the timed loop and batch mode share (issue 16: time what the peers 
     rt.bind(feed)                # untimed: copy inputs in, pre-create output buffers
     rt.invoke()                  # TIMED: the inference call only
     rt.outputs()                 # untimed (unless --include-io): copy outputs out
+    rt.delegation()              # after the run: which nodes the delegate / execution provider took
+
+``--delegate NAME`` picks a delegate (LiteRT) or execution provider (ONNX Runtime) before
+``load``: :meth:`Runtime.available_delegates` lists the names a runtime takes here, the first being
+its default; :meth:`Runtime.select_delegate` refuses any other name in one line that lists them.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class Runtime(abc.ABC):
         self.path = str(path)
         self.threads = threads
         self.input_shape = list(input_shape) if input_shape else None
+        self.delegate_name: str | None = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -94,6 +100,30 @@ class Runtime(abc.ABC):
             if version < tuple(cls.python_min):
                 return "%s publishes no wheel for Python %s (needs >= %s)" % (
                     cls.dist, python, ".".join(str(p) for p in cls.python_min))
+        return None
+
+    def available_delegates(self) -> list:
+        """Delegate / execution-provider names this runtime takes here (lower case), its default
+        first. A runtime without a delegate choice offers only its one fixed name."""
+        return [self.delegate.lower()] if self.delegate else ["default"]
+
+    def select_delegate(self, name: str | None) -> None:
+        """Use delegate ``name`` (None: the default) from :meth:`load` on. RunnerError("args") naming
+        the available ones when this runtime does not take ``name`` here."""
+        offered = self.available_delegates()
+        if name is None:
+            self.delegate_name = offered[0]
+            return
+        if name.lower() not in offered:
+            raise RunnerError("args", "unknown delegate %r for %s" % (name, self.name),
+                              "available here: " + ", ".join(offered))
+        self.delegate_name = name.lower()
+
+    def delegation(self) -> dict | None:
+        """Delegate coverage of the loaded model, from the runtime itself: ``{delegate,
+        delegated_nodes, total_nodes, partitions, fallback_ops: {op: count}}`` (nodes of the
+        runtime's own graph; ``partitions``: delegate subgraphs, None where the runtime has no
+        such notion), or None when this runtime cannot tell."""
         return None
 
     def _missing(self, exc: BaseException) -> RunnerError:

@@ -1,9 +1,15 @@
 """LiteRT (``ai_edge_litert``), the TFLite interpreter with its default XNNPACK delegate on CPU.
 
+Delegates (``--delegate``): ``xnnpack`` (default: the interpreter's own op resolver, which applies
+XNNPACK) or ``none`` (the built-in kernels: ``BUILTIN_WITHOUT_DEFAULT_DELEGATES``). Coverage comes
+from the interpreter's post-delegation node list (:func:`coverage`).
+
 Timed region: ``interpreter.invoke()`` after a single ``set_tensor`` per input — what LiteRT's
 ``benchmark_model`` times (inputs set once, then ``Invoke()``); ``get_tensor`` after the loop."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 
@@ -32,9 +38,17 @@ class LiteRtRuntime(Runtime):
             self.version = getattr(lite, "__version__", None)
         self._lite = lite
 
+    def available_delegates(self) -> list:
+        return ["xnnpack", "none"]
+
     def load(self) -> None:
-        # the default op resolver applies the XNNPACK delegate on CPU
-        self.interp = self._lite.Interpreter(model_path=self.path, num_threads=self.threads)
+        if self.delegate_name == "none":
+            self.delegate = None
+            resolver = self._lite.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        else:  # the default op resolver applies the XNNPACK delegate on CPU
+            resolver = self._lite.OpResolverType.AUTO
+        self.interp = self._lite.Interpreter(model_path=self.path, num_threads=self.threads,
+                                             experimental_op_resolver_type=resolver)
         details = self.interp.get_input_details()
         if self.input_shape and len(details) == 1:
             sig = list(details[0].get("shape_signature", details[0]["shape"]))
@@ -77,6 +91,12 @@ class LiteRtRuntime(Runtime):
         for d, x in zip(self._in, feed):
             interp.set_tensor(d["index"], x)
 
+    def delegation(self) -> dict | None:
+        details = getattr(self.interp, "_get_ops_details", None)  # private, but LiteRT's only node list
+        if details is None:
+            return None
+        return dict(coverage(details()), delegate=self.delegate_name or "xnnpack")
+
     def invoke(self) -> None:
         self.interp.invoke()
 
@@ -89,3 +109,34 @@ class LiteRtRuntime(Runtime):
         native ``benchmark_model --enable_op_profiling`` (the adb target's default runner)."""
         raise RunnerError("profile", "ai_edge_litert's Python Interpreter exposes no per-operator timing "
                                      "(only op names); use benchmark_model --enable_op_profiling")
+
+def coverage(ops: list) -> dict:
+    """Delegate coverage from an allocated interpreter's ``_get_ops_details()``: the model's own
+    nodes come first, then one ``DELEGATE`` node per partition a delegate took. A model node
+    belongs to a partition when it lies between that DELEGATE node's outputs and its inputs
+    (walking producers backwards); every other model node runs on the built-in kernels.
+
+    Returns ``{delegated_nodes, total_nodes, partitions, fallback_ops: {op name: count},
+    ops: {op name: count of the model's nodes}}``."""
+    nodes = [o for o in ops if o["op_name"] != "DELEGATE"]
+    kernels = [o for o in ops if o["op_name"] == "DELEGATE"]
+    producer = {}
+    for o in nodes:
+        for t in o["outputs"]:
+            producer[int(t)] = o["index"]
+    by_index = {o["index"]: o for o in nodes}
+    taken = set()
+    for k in kernels:
+        boundary = set(int(t) for t in k["inputs"])
+        stack = [int(t) for t in k["outputs"]]
+        while stack:
+            t = stack.pop()
+            n = producer.get(t)
+            if n is None or n in taken or t in boundary:
+                continue
+            taken.add(n)
+            stack.extend(int(i) for i in by_index[n]["inputs"] if int(i) >= 0)
+    rest = Counter(o["op_name"] for o in nodes if o["index"] not in taken)
+    return {"delegated_nodes": len(taken), "total_nodes": len(nodes), "partitions": len(kernels),
+            "fallback_ops": dict(sorted(rest.items())),
+            "ops": dict(sorted(Counter(o["op_name"] for o in nodes).items()))}

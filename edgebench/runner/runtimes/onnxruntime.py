@@ -2,9 +2,20 @@
 
 Timed region: ``session.run_with_iobinding`` on OrtValues bound before the loop — the inputs copied
 once into runtime-owned OrtValues, the outputs pre-allocated for their shapes — which is what
-``onnxruntime_perf_test`` times (pre-created input tensors, no per-run feed dict)."""
+``onnxruntime_perf_test`` times (pre-created input tensors, no per-run feed dict).
+
+Execution providers (``--delegate``): ``cpu`` (default) or any other provider this wheel lists in
+``get_available_providers()``, by its short lower-case name (``xnnpack`` for
+``XnnpackExecutionProvider``) or its full name; CPU stays behind it as the fallback. Coverage:
+one profiled run in a second session after timing (the timed session never profiles) gives the
+provider of every node of the optimised graph."""
 
 from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
 
 import numpy as np
 
@@ -48,9 +59,35 @@ class OrtRuntime(Runtime):
         self._in_values: list = []
         self._out_values: list = []
 
+    def _providers_by_name(self) -> dict:
+        names = {}
+        for full in self._ort.get_available_providers():
+            names[full.replace("ExecutionProvider", "").lower()] = full
+        names.setdefault("cpu", "CPUExecutionProvider")
+        return names
+
+    def available_delegates(self) -> list:
+        names = self._providers_by_name()
+        return ["cpu"] + sorted(n for n in names if n != "cpu")
+
+    def select_delegate(self, name: str | None) -> None:
+        if name is not None and name.endswith("ExecutionProvider"):  # the full name is fine too
+            name = name.replace("ExecutionProvider", "")
+        super().select_delegate(name)
+
+    def _providers(self) -> list:
+        full = self._providers_by_name()[self.delegate_name or "cpu"]
+        return [full] if full == "CPUExecutionProvider" else [full, "CPUExecutionProvider"]
+
     def load(self) -> None:
-        self.session = self._ort.InferenceSession(self.path, sess_options=self._opts,
-                                                  providers=["CPUExecutionProvider"])
+        providers = self._providers()
+        self.session = self._ort.InferenceSession(self.path, sess_options=self._opts, providers=providers)
+        used = self.session.get_providers()
+        if providers[0] not in used:  # ORT dropped a provider that failed to initialise
+            raise RunnerError("unsupported", "%s did not apply to %s (session providers: %s)"
+                              % (providers[0], os.path.basename(self.path), ", ".join(used)),
+                              "pick one of: " + ", ".join(self.available_delegates()))
+        self.delegate = providers[0]
         self._in_meta = self.session.get_inputs()
         self._out_meta = self.session.get_outputs()
 
@@ -98,6 +135,23 @@ class OrtRuntime(Runtime):
             binding.bind_ortvalue_output(meta.name, value)
         self._binding = binding
 
+    def delegation(self) -> dict | None:
+        """One profiled run (its own session, after timing) → the provider of every executed node."""
+        opts = self._ort.SessionOptions()
+        opts.intra_op_num_threads = self._opts.intra_op_num_threads
+        opts.log_severity_level = 3
+        opts.enable_profiling = True
+        with tempfile.TemporaryDirectory(prefix="edgebench-ort-") as tmp:
+            opts.profile_file_prefix = os.path.join(tmp, "profile")
+            session = self._ort.InferenceSession(self.path, sess_options=opts, providers=self._providers())
+            feed = {m.name: v.numpy() for m, v in zip(self._in_meta, self._in_values)}
+            for _ in range(3):  # the last run is warm: its kernel times are the ones op_ms keeps
+                session.run(None, feed)
+            path = session.end_profiling()
+            with open(path) as fh:
+                events = json.load(fh)
+        return dict(provider_coverage(events, self.delegate), delegate=self.delegate_name or "cpu")
+
     def invoke(self) -> None:
         self.session.run_with_iobinding(self._binding)
 
@@ -125,7 +179,7 @@ class OrtRuntime(Runtime):
             opts.log_severity_level = 3
             opts.enable_profiling = True
             opts.profile_file_prefix = os.path.join(where, "ort")
-            session = self._ort.InferenceSession(self.path, sess_options=opts, providers=["CPUExecutionProvider"])
+            session = self._ort.InferenceSession(self.path, sess_options=opts, providers=self._providers())
             named = {m.name: np.ascontiguousarray(x) for m, x in zip(session.get_inputs(), feed)}
             for _ in range(PROFILE_WARMUP + runs):
                 session.run(None, named)
@@ -146,3 +200,35 @@ class OrtRuntime(Runtime):
             events.append((args.get("op_name", "?"), name[:-len("_kernel_time")], e["dur"] / 1e3,
                            provider not in (None, "CPUExecutionProvider"), provider))
         return aggregate(events, len(windows) or 1)
+
+def provider_coverage(events: list, provider: str) -> dict:
+    """Coverage from an ONNX Runtime profile (the ``enable_profiling`` JSON): every ``Node`` event
+    ``…_kernel_time`` names its node, op and execution provider. Nodes on ``provider`` are
+    delegated; ``partitions`` counts runs of consecutive delegated nodes in execution order (None
+    when ``provider`` is the CPU provider itself, which has no fallback); ``ops`` counts the executed
+    nodes per op type and ``op_ms`` sums their kernel time in the last profiled run (ms)."""
+    order, seen = [], set()
+    op_ms = Counter()
+    runs = [e.get("ts", 0) for e in events if e.get("name") == "model_run"]
+    last_run = max(runs) if runs else 0
+    for e in events:
+        args = e.get("args") or {}
+        name = e.get("name", "")
+        if e.get("cat") != "Node" or not name.endswith("_kernel_time") or "provider" not in args:
+            continue
+        node = name[:-len("_kernel_time")]
+        if e.get("ts", 0) >= last_run:
+            op_ms[args.get("op_name", "?")] += e.get("dur", 0) / 1000.0
+        if node in seen:
+            continue
+        seen.add(node)
+        order.append((args.get("op_name", "?"), args["provider"]))
+    on = [p == provider for _, p in order]
+    partitions = None
+    if provider != "CPUExecutionProvider":
+        partitions = sum(1 for k, v in enumerate(on) if v and (k == 0 or not on[k - 1]))
+    rest = Counter(op for op, p in order if p != provider)
+    return {"delegated_nodes": sum(on), "total_nodes": len(order), "partitions": partitions,
+            "fallback_ops": dict(sorted(rest.items())),
+            "ops": dict(sorted(Counter(op for op, _ in order).items())),
+            "op_ms": {op: round(ms, 4) for op, ms in op_ms.most_common()}}
