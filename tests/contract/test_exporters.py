@@ -20,9 +20,6 @@ from edgebench.runner import RUNTIMES
 from edgebench.runner.batch import run_batch
 from edgebench.spec import ExportSpec, ModelSpec
 
-CELLS = [(fmt, v.label) for fmt in registry.names() for v in MATRIX_VARIANTS]
-
-
 @pytest.mark.parametrize("fmt", registry.names())
 def test_plugin_declares_its_format_as_data(fmt):
     exporter = registry.get(fmt)
@@ -46,11 +43,15 @@ def test_plugin_declares_its_format_as_data(fmt):
     assert all(f.flag.startswith("--") and f.help for f in flags.values())
 
 
-@pytest.fixture(scope="module")
-def matrix(tmp_path_factory):
-    """One in-process export of the whole matrix (formats share their trace / torch.export)."""
+@pytest.fixture(scope="module", params=[pytest.param(f, id=f, marks=pytest.mark.xdist_group(f"matrix-{f}"))
+                                        for f in registry.names()])
+def matrix(request, tmp_path_factory):
+    """One in-process export of every ``--all`` variant of one format (its variants share their
+    trace / torch.export). One format per fixture instance, so `make test-fast`'s two workers
+    (``--dist loadgroup``) each build some formats, once."""
     import importlib.util
 
+    fmt = request.param
     # by path: tests/integration has a conftest module of its own
     loader = importlib.util.spec_from_file_location("_edgebench_root_conftest",
                                                     Path(__file__).parents[1] / "conftest.py")
@@ -68,28 +69,28 @@ def matrix(tmp_path_factory):
         return make_tiny_cnn(num_classes)
 
     zoo.add("tiny_cnn", ZooEntry("tiny_cnn", build, InputSpec(shape=(1, 3, 32, 32), num_classes=10), "t", "tests"))
-    out = tmp_path_factory.mktemp("matrix")
+    out = tmp_path_factory.mktemp(f"matrix-{fmt}")
     try:
         with Store(out / "results.db") as store:
-            rows = export(ModelSpec("tiny_cnn"), ExportSpec(formats=tuple(registry.names()), out_dir=out / "art",
+            rows = export(ModelSpec("tiny_cnn"), ExportSpec(formats=(fmt,), out_dir=out / "art",
                                                             calibration_samples=8, parity_samples=4),
                           store=store, variants=MATRIX_VARIANTS)
             stored = store.results(kind="export")
     finally:
         zoo.remove("tiny_cnn")
-    return out, {(r.format, r.variant): r for r in rows}, stored
+    return fmt, out, {(r.format, r.variant): r for r in rows}, stored
 
 
 def test_one_row_per_cell_and_each_is_stored(matrix):
-    _, rows, stored = matrix
-    assert set(rows) == set(CELLS)
+    fmt, _, rows, stored = matrix
+    assert set(rows) == {(fmt, v.label) for v in MATRIX_VARIANTS}
     assert sorted(r.run_id for r in stored) == sorted(r.run_id for r in rows.values())
     assert all(r.kind == "export" and r.spec_hash for r in rows.values())
 
 
-@pytest.mark.parametrize("fmt,variant", CELLS)
-def test_cell(matrix, fmt, variant):
-    out, rows, _ = matrix
+@pytest.mark.parametrize("variant", [v.label for v in MATRIX_VARIANTS])
+def test_cell(matrix, variant):
+    fmt, out, rows, _ = matrix
     row = rows[(fmt, variant)]
     exporter = registry.get(fmt)
     if row.status == Status.UNSUPPORTED:
@@ -152,7 +153,7 @@ def test_cell(matrix, fmt, variant):
 
 
 def test_no_temporary_files_left(matrix):
-    out, _, _ = matrix
+    _, out, _, _ = matrix
     leftovers = [p for p in (out / "art").rglob("*") if p.name.startswith((".tmp-", ".old-"))]
     assert leftovers == []
 
@@ -164,28 +165,3 @@ def test_unavailable_converter_is_an_unsupported_row(tiny_zoo_entry, tmp_path, m
     assert row.status == Status.UNSUPPORTED
     assert "edgebench_no_such_module" in row.error.message and "edgebench[onnx]" in row.error.message
     assert not any(tmp_path.rglob("*.onnx"))
-
-
-@pytest.mark.slow
-def test_zoo_model_every_format_fp32(tmp_path):
-    """mobilenet_v3_small, the default model, through every runnable format at fp32."""
-    rows = export(ModelSpec("mobilenet_v3_small"), ExportSpec(formats=tuple(registry.names()), out_dir=tmp_path,
-                                                              parity_samples=2))
-    for row in rows:
-        assert row.status == Status.OK, (row.format, row.error)
-        eager = row.parity["vs_eager"]
-        if eager is not None:
-            assert eager["sqnr_db"] >= FP32_MIN_SQNR_DB
-        assert row.artifact.macs == pytest.approx(58.9e6, rel=0.1)
-
-
-def test_parallel_workers_export_every_cell(tiny_zoo_entry, tmp_path):
-    """``workers`` > 1: (format, transform) groups in spawned processes give one OK row per cell
-    (the two cheapest runnable formats, by their declared ``cost``)."""
-    runnable = [f for f in registry.names() if registry.get(f).unavailable_reason() is None
-                and registry.get(f).runnable_here]
-    fmts = tuple(sorted(runnable, key=lambda f: registry.get(f).cost)[:2])
-    rows = export(ModelSpec("tiny_cnn"), ExportSpec(formats=fmts, out_dir=tmp_path, calibration_samples=4,
-                                                    parity_samples=2), workers=2)
-    assert sorted((r.format, r.status) for r in rows) == sorted((f, Status.OK) for f in fmts)
-    assert all(Path(r.artifact.path).exists() for r in rows)

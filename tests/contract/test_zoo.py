@@ -9,11 +9,7 @@ from edgebench.models import load, zoo
 from edgebench.models.counting import count
 from edgebench.spec import ModelSpec
 
-SLOW = {"vit_b_16", "vit_denoiser"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
-                                  for n in zoo.names()])
+@pytest.mark.parametrize("name", zoo.names())
 def test_zoo_entry(name):
     e = zoo.get(name)
     lm = load(ModelSpec(name=name))

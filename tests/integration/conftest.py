@@ -20,6 +20,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in tests/integration is ``slow``: it drives real runtimes, converters, device peers
+    or subprocesses. `make test-fast` (``-m "not slow"``) is then exactly the unit and contract tests;
+    `make test` (what CI runs) is everything."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.slow)
 SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if Path("/usr/sbin/sshd").exists() else None)
 
 
