@@ -242,6 +242,9 @@ class BenchSpec:
     # --dataset pre-processing / class names for a file whose manifest does not say (third-party)
     preprocess: PreprocessSpec | None = field(default=None, metadata={"omit_default": True})
     labels: Path | None = field(default=None, metadata={"omit_default": True})
+    # the timed loop's inputs (``run --inputs``): a .npz with one array per input name, or a format's
+    # own test-data files (a folder of input_*.pb); None = synthetic data valid for each dtype
+    inputs: Path | None = field(default=None, metadata={"omit_default": True})
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -249,6 +252,8 @@ class BenchSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BenchSpec":
         d = dict(d)
+        if d.get("inputs"):
+            d["inputs"] = Path(d["inputs"])
         if isinstance(d.get("preprocess"), dict):
             d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
         if d.get("labels"):

@@ -81,6 +81,10 @@ def run_cmd(
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="e.g. 1,3,224,224 (dynamic or "
                                                                           "unknown dims; TorchScript files)."),
     include_io: bool = typer.Option(False, "--include-io", help="Time pre- and post-processing too."),
+    inputs: Optional[Path] = typer.Option(None, "--inputs", help="The timed loop's inputs: a .npz with one array per "
+                                                                 "input name, or test-data .pb files (a file or a "
+                                                                 "folder of input_<k>.pb). Default: the model's own "
+                                                                 "test_data_set_0 beside it, else synthetic data."),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Image folder, one sub-folder per class "
                                                                    "(accuracy) or flat (agreement with eager)."),
     # --dataset pre-processing / class names where the artifact's manifest does not say (third-party files)
@@ -116,7 +120,7 @@ def run_cmd(
                       max_seconds=max_seconds, threads=threads, include_io=include_io,
                       input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout,
                       preprocess=opts.preprocess_spec(mean, std, resize, None, interpolation),
-                      labels=opts.labels_path(labels))
+                      labels=opts.labels_path(labels), inputs=inputs)
     found = discover(artifacts)
     # unset flags stay out, so a devices-file entry's own options apply; the target class's Options
     # validate the rest (one line naming the flag when a target does not take it)

@@ -3,6 +3,7 @@
     python -m edgebench.runner MODEL --runtime NAME --json OUT [--format LABEL] [--threads N]
         [--warmup-runs N] [--warmup-seconds S] [--runs N] [--min-seconds S] [--max-seconds S]
         [--input-shape 1,3,224,224] [--include-io] [--inputs X.npy|X.npz] [--outputs Y.npy|Y.npz]
+        [--feed F.npz]
     python3 runner.pyz MODEL --runtime NAME …          (the same, shipped as one zipapp file)
 
 Protocol: import the runtime (``import_ms``); load the model (``load_ms``); make inputs and bind
@@ -17,6 +18,10 @@ LiteRT ``invoke``, ONNX Runtime ``run_with_iobinding``, TorchScript ``forward``,
 ``predict``). Outputs are read once after the loop. ``--include-io`` makes it ``"invoke+io"``: per
 iteration also a uint8 HWC image → normalised float in the model's layout (quantized for integer
 inputs), the copy-in, the copy-out and the dequantized arg-max.
+
+Inputs of the timed loop: ``--feed`` arrays as given, else synthetic data valid for each dtype
+(``synthetic_inputs`` in the RawSamples says how each input was filled and whether the runner had
+to guess a value range: integer ids / counts, bools).
 
 With ``--inputs`` the samples of that file are run one by one after timing (batch mode, the same
 bind / invoke / outputs) and their outputs saved to ``--outputs``.
@@ -38,7 +43,8 @@ import numpy as np
 
 from . import batch, probes
 from .errors import RunnerError, one_line
-from .inputs import IO, resolve_shape, synthetic_feed
+from .inputs import (IO, check_feedable, index_bound, read_feed, resolve_shape, synthetic_feed, synthetic_how,
+                     to_runtime_dtype)
 from .loop import timed_loop
 from .runtimes import RUNTIMES, get_runtime
 
@@ -67,18 +73,32 @@ def measure(args: argparse.Namespace) -> dict:
     except RunnerError:
         raise
     except Exception as exc:
-        raise RunnerError("load", "cannot load %s with %s: %s" % (os.path.basename(args.model), rt.name, one_line(exc)),
-                          "is it a valid model file for %s (not truncated, not another format)?" % rt.name)
+        text = one_line(exc)
+        hint = ("the model keeps its weights in a separate external-data file that is missing or unreadable: copy "
+                "it beside the model under the name the model records" if "external data" in text.lower() else
+                "is it a valid model file for %s (not truncated, not another format)?" % rt.name)
+        raise RunnerError("load", "cannot load %s with %s: %s" % (os.path.basename(args.model), rt.name, text), hint)
     result["load_ms"] = (time.perf_counter_ns() - t0) / 1e6
 
     inputs = rt.inputs()
     if args.input_shape and len(inputs) > 1:
         raise RunnerError("input", "--input-shape sets one input but the model has %d" % len(inputs),
                           "models with several inputs must have fixed shapes")
-    shapes = [resolve_shape(i, args.input_shape) for i in inputs]
+    for i in inputs:
+        check_feedable(i)
+    if args.feed:  # the user's own data: the timed loop runs on it as given
+        given = read_feed(args.feed, inputs)
+        shapes = [resolve_shape(i, list(x.shape)) for i, x in zip(inputs, given)]
+        feed = [to_runtime_dtype(x, i) for x, i in zip(given, inputs)]
+        result["synthetic_inputs"] = []
+        result["feed"] = args.feed
+    else:
+        shapes = [resolve_shape(i, args.input_shape) for i in inputs]
+        bound = index_bound(shapes)
+        feed = [synthetic_feed(i, s, seed=k, bound=bound) for k, (i, s) in enumerate(zip(inputs, shapes))]
+        result["synthetic_inputs"] = [synthetic_how(i, s, bound) for i, s in zip(inputs, shapes)]
     result["input_shapes"] = shapes
     result["inputs"] = [dict(i, shape=s) for i, s in zip(inputs, shapes)]
-    feed = [synthetic_feed(i, s, seed=k) for k, (i, s) in enumerate(zip(inputs, shapes))]
     try:
         rt.bind(feed)
     except RunnerError:
@@ -116,6 +136,8 @@ def measure(args: argparse.Namespace) -> dict:
 
     if args.inputs:
         batch.run_files(rt, args.inputs, args.outputs, shapes)
+    elif args.feed and args.outputs:
+        _save_outputs(args.outputs, outs)
 
     result["memory"] = {
         "peak_rss_bytes": probes.peak_rss(), "baseline_rss_bytes": baseline,
@@ -125,6 +147,16 @@ def measure(args: argparse.Namespace) -> dict:
     result["device_state"]["after"] = probes.device_state()
     result["status"] = "ok"
     return result
+
+
+def _save_outputs(path: str, outs: list) -> None:
+    """``--feed`` with ``--outputs``: the timed loop's last outputs as a ``.npz`` of ``output_<k>``
+    arrays, in the runtime's own dtypes and shapes (what an expected-output check compares)."""
+    try:
+        with open(path, "wb") as fh:  # np.savez(path) would append .npz to another suffix
+            np.savez(fh, **{"output_%d" % k: np.asarray(o) for k, o in enumerate(outs)})
+    except OSError as exc:
+        raise RunnerError("output", "cannot write --outputs %s: %s" % (path, exc))
 
 
 def _base(args: argparse.Namespace) -> dict:
@@ -137,7 +169,7 @@ def _base(args: argparse.Namespace) -> dict:
         "iterations_ms": [], "include_io": bool(args.include_io),
         "timed_region": REGION_IO if args.include_io else REGION,
         "timed_call": cls.timed_region if cls is not None else None,
-        "summary": None, "memory": None, "device_state": None, "host": probes.host_info(), "outputs": None,
+        "summary": None, "feed": None, "memory": None, "device_state": None, "host": probes.host_info(), "outputs": None,
         "protocol": {"warmup_runs": args.warmup_runs, "warmup_seconds": args.warmup_seconds, "runs": args.runs,
                      "min_seconds": args.min_seconds, "max_seconds": args.max_seconds},
     }
@@ -171,7 +203,10 @@ def parser() -> argparse.ArgumentParser:
                    help="time pre-processing, copy-in, copy-out and post-processing with each inference")
     p.add_argument("--inputs", default=None, help=".npy (one input) or .npz (one array per input) of samples, "
                                                   "run one by one after timing")
-    p.add_argument("--outputs", default=None, help=".npy (first output) or .npz (every output) for --inputs")
+    p.add_argument("--feed", default=None, help=".npz with one array per input name (or .npy for one input): "
+                                                "the timed loop feeds these instead of synthetic data")
+    p.add_argument("--outputs", default=None, help=".npy (first output) or .npz (every output) for --inputs; "
+                                                   "with --feed alone, a .npz of the timed loop's outputs")
     return p
 
 
