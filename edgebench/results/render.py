@@ -36,7 +36,13 @@ IO_NOTE = ("+io: timed with --include-io (pre/post-processing and input/output c
 
 
 def _io_note(rows: list[dict[str, Any]]) -> str | None:
-    return IO_NOTE if any(r.get("include_io") and r.get("p50_ms") is not None for r in rows) else None
+    notes = [IO_NOTE] if any(r.get("include_io") and r.get("p50_ms") is not None for r in rows) else []
+    hidden = sum(r.get("hidden_runs") or 0 for r in rows)
+    if hidden:
+        notes.append(f"{hidden} older run{'s' if hidden != 1 else ''} of these artifacts hidden: each row is its "
+                     "artifact's latest run that measured something (`compare --all` shows every run)")
+    notes += [f"⚠ {r['model']} {r['format']} {r['variant']}: {n}" for r in rows for n in r.get("notes") or ()]
+    return "\n".join(notes) or None
 
 
 def _p50(r: dict[str, Any]) -> str:
@@ -167,15 +173,16 @@ class FitTable:
             i = max((j for j in range(len(widths)) if widths[j] > floors[j]), key=lambda j: widths[j])
             widths[i] -= 1
         table = Table(title=src.title, box=src.box, show_header=src.show_header, show_lines=src.show_lines,
-                      padding=src.padding, title_style=src.title_style)
+                      padding=src.padding, title_style=src.title_style, caption=src.caption,
+                      caption_justify=src.caption_justify)
         for c, width in zip(kept, widths):
             table.add_column(c.header, justify=c.justify, style=c.style, header_style=c.header_style,
                              overflow="fold", no_wrap=False, width=width)
         for i in range(rows):
             table.add_row(*[c._cells[i] for c in kept])
         if dropped:
-            table.caption = Text(f"hidden in this narrow terminal: {', '.join(dropped)} (widen it, or -o csv)",
-                                 style="dim")
+            narrow = f"hidden in this narrow terminal: {', '.join(dropped)} (widen it, or -o csv)"
+            table.caption = Text(f"{src.caption}\n{narrow}" if src.caption else narrow, style="dim")
         yield table
 
     @staticmethod
