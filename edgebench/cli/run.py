@@ -52,12 +52,21 @@ def _print(rows: list[dict], output: str, title: str | None = None, projected: l
         typer.echo(render(rows, output, projected=projected), nl=False)
 
 
+def _names(results: list) -> dict:
+    """result → the label the table gives it (same-named files told apart: ``model (relu)``)."""
+    from edgebench.results.compare import artifact_key, labels
+
+    names = labels(results)
+    return {id(r): names.get(artifact_key(r), r.model) for r in results}
+
+
 def _report_failures(results: list) -> None:
     """One stderr line per failed cell, then exit 2 (unsupported cells are rows, not failures)."""
     failed = [r for r in results if r.status.value in _FAILED]
+    names = _names(results)
     for r in failed:
         e = r.error
-        line = f"{r.model} {r.format} {r.variant} @ {r.target}: {e.stage}: {e.message}" if e else r.status.value
+        line = f"{names[id(r)]} {r.format} {r.variant} @ {r.target}: {e.stage}: {e.message}" if e else r.status.value
         if e and e.hint:
             line += f" — {e.hint}"
         err_console.print(f"[bold red]error[/] {' '.join(line.split())}", highlight=False, soft_wrap=True)
@@ -155,9 +164,10 @@ def _interrupted() -> None:
 
 
 def _warn(results: list) -> None:
+    names = _names(results)
     for r in results:
         for w in r.warnings:
-            err_console.print(f"[yellow]warning[/] {r.model} {r.format} {r.variant}: {w}", highlight=False,
+            err_console.print(f"[yellow]warning[/] {names[id(r)]} {r.format} {r.variant}: {w}", highlight=False,
                               soft_wrap=True)
 
 

@@ -273,7 +273,7 @@ class OnnxExporter(Exporter):
     def file_test_data(self, model: Path) -> Path | None:
         """``test_data_set_0/`` beside the model (the ONNX backend tests' and model zoo's layout)."""
         folder = Path(model).parent / TEST_DATA_SET
-        return folder if folder.is_dir() and any(folder.glob("input_*.pb")) else None
+        return folder if folder.is_dir() and any(folder.glob("*put_*.pb")) else None
 
     def read_test_data(self, path: Path) -> tuple[list[tuple[str | None, Any]], list[Any]] | None:
         """``TensorProto`` files: one ``.pb`` (one input) or a folder of ``input_<k>.pb`` and
@@ -282,7 +282,7 @@ class OnnxExporter(Exporter):
         path = Path(path)
         if path.is_dir():
             ins, outs = _numbered(path, "input_"), _numbered(path, "output_")
-            if not ins:
+            if not ins and not outs:
                 return None
         elif path.suffix == ".pb":
             ins, outs = [path], []
@@ -300,10 +300,13 @@ class OnnxExporter(Exporter):
             try:
                 tensor.ParseFromString(pb.read_bytes())
                 if tensor.data_type == 0:
-                    raise ValueError("not a TensorProto (a sequence, optional or map value?)")
+                    raise ValueError("no element type")
                 return tensor.name or None, numpy_helper.to_array(tensor)
-            except (DecodeError, OSError, ValueError, TypeError) as exc:
-                raise ConfigError(f"cannot read the test tensor {pb}: {exc}",
+            except OSError as exc:
+                raise ConfigError(f"cannot read the test tensor {pb}: {exc.strerror}", stage="input") from None
+            except (DecodeError, ValueError, TypeError):
+                raise ConfigError(f"{pb.parent.name}/{pb.name} is not a plain tensor (a sequence, optional or map "
+                                  "value?): edgebench feeds and times tensor inputs only", stage="input",
                                   hint="--inputs takes TensorProto .pb files or a .npz with one array per input "
                                        "name") from None
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -284,8 +285,8 @@ class TfliteExporter(Exporter):
                         nonzero += int(np.count_nonzero(np.frombuffer(raw, dtype=dtype)))
                     else:  # packed / unusual element types: counted, not inspected
                         nonzero += count
-        except (OSError, ValueError, IndexError, TypeError, AttributeError):
-            return None, None
+        except (OSError, ValueError, IndexError, TypeError, AttributeError, struct.error):
+            return None, None  # a damaged flatbuffer: the run itself says why it cannot load
         return total, nonzero
 
 

@@ -50,7 +50,7 @@ def prepare(given: Path | None, model: Path, fmt: str, work: Path) -> Feed | Non
     if given.is_file() and given.suffix.lower() in NUMPY_SUFFIXES:
         return Feed(given, given)
     plugins = [exporter] if exporter is not None else []
-    plugins += [e for e in exporters.registry.values() if e is not exporter]
+    plugins += [e for _, e in exporters.registry.items() if e is not exporter]
     for plugin in plugins:
         data = plugin.read_test_data(given)
         if data is None:

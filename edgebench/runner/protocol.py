@@ -74,9 +74,18 @@ def measure(args: argparse.Namespace) -> dict:
         raise
     except Exception as exc:
         text = one_line(exc)
-        hint = ("the model keeps its weights in a separate external-data file that is missing or unreadable: copy "
-                "it beside the model under the name the model records" if "external data" in text.lower() else
-                "is it a valid model file for %s (not truncated, not another format)?" % rt.name)
+        low = text.lower()
+        if "external data" in low:
+            hint = ("the model keeps its weights in a separate external-data file that is missing or unreadable: "
+                    "copy it beside the model under the name the model records")
+        elif "not_implemented" in low or "could not find an implementation" in low:
+            hint = ("%s %s has no kernel for an operator / type in the model: the file may be valid, this runtime "
+                    "cannot run it" % (rt.name, rt.version or ""))
+        elif "custom op" in low:
+            hint = ("the model needs a custom operator that the application it came from registers itself; "
+                    "%s's standard operator set does not have it" % rt.name)
+        else:
+            hint = "is it a valid model file for %s (not truncated, not another format)?" % rt.name
         raise RunnerError("load", "cannot load %s with %s: %s" % (os.path.basename(args.model), rt.name, text), hint)
     result["load_ms"] = (time.perf_counter_ns() - t0) / 1e6
 
