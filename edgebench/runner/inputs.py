@@ -189,10 +189,11 @@ def layout(shape: list) -> str:
 class IO:
     """Pre-/post-processing timed with ``--include-io``: a uint8 HWC image → float, normalised with
     ImageNet mean/std, transposed to the model's layout, quantized for integer inputs (``pre``);
-    the first output dequantized and arg-maxed (``post``). Non-image inputs get synthetic data."""
+    the first output dequantized and arg-maxed (``post``). Non-image inputs get synthetic data.
+    ``given`` (``--feed``): the user's arrays, handed in as they are each iteration (copy-in timed)."""
 
-    def __init__(self, inputs: list, shapes: list, out_quant: list):
-        self.inputs, self.shapes, self.out_quant = inputs, shapes, out_quant
+    def __init__(self, inputs: list, shapes: list, out_quant: list, given: list | None = None):
+        self.inputs, self.shapes, self.out_quant, self.given = inputs, shapes, out_quant, given
         self.images = []
         rng = np.random.default_rng(1)
         for shape in shapes:
@@ -206,10 +207,12 @@ class IO:
 
     def pre(self) -> list:
         """One feed (a list of arrays in the runtime's dtypes) made from the images."""
+        if self.given is not None:
+            return self.given
         feed = []
-        for inp, shape, img in zip(self.inputs, self.shapes, self.images):
-            if img is None:
-                feed.append(synthetic_feed(inp, shape))
+        for k, (inp, shape, img) in enumerate(zip(self.inputs, self.shapes, self.images)):
+            if img is None:  # the very values bound before the loop (seed k): same work, same output shapes
+                feed.append(synthetic_feed(inp, shape, seed=k, bound=index_bound(self.shapes)))
                 continue
             x = (img.astype(np.float32) / 255.0 - self.mean) / self.std
             if layout(shape) == "NCHW":

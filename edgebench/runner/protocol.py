@@ -115,7 +115,7 @@ def measure(args: argparse.Namespace) -> dict:
     except Exception as exc:
         raise RunnerError("input", "cannot bind inputs %s: %s" % (shapes, one_line(exc)),
                           "check --input-shape against the model's input")
-    io = IO(inputs, shapes, rt.output_quant()) if args.include_io else None
+    io = IO(inputs, shapes, rt.output_quant(), given=feed if args.feed else None) if args.include_io else None
     after_load = probes.current_rss()
 
     if io is None:
