@@ -180,6 +180,8 @@ def _feed_checks(raw: dict[str, Any], feed: "feeds.Feed | None", outputs: Path |
         what = ", ".join(f"{i['name']} ({i['dtype']}: {i['how']})" for i in guessed)
         warnings.append(f"synthetic inputs {what}: edgebench cannot know valid values for them, so the timing may "
                         "not reflect real work; pass real ones with --inputs FILE.npz")
+    if feed is not None and raw.get("feed"):
+        raw["feed_source"] = str(feed.source)  # what the user gave (the runner saw a converted .npz)
     if feed is not None and not raw.get("feed"):
         warnings.append(f"this target's runner does not take given inputs: timed on its own data, not {feed.source}")
     elif feed is not None and feed.expected and outputs is not None and Path(outputs).exists():
