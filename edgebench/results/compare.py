@@ -3,8 +3,9 @@ artifact's sha256 × input shape × delegate: :func:`artifact_key`).
 
 ``compare_rows`` picks the latest measured run of each artifact (or every run), counts the older
 runs it hides, labels artifacts that share a model name apart (folder, shape or short sha), and adds
-the speed-up against the one fp32 baseline of the same model, format, target and input shape. Rows are plain dicts of numbers (units in
-the keys) so every output format (:mod:`edgebench.results.render`) shows the same values.
+the speed-up against the one fp32 baseline of the same model, format, target and input shape.
+Rows are plain dicts of numbers (units in the keys) so every output format
+(:mod:`edgebench.results.render`) shows the same values.
 """
 
 from __future__ import annotations

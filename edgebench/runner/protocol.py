@@ -178,7 +178,8 @@ def _base(args: argparse.Namespace) -> dict:
         "iterations_ms": [], "include_io": bool(args.include_io),
         "timed_region": REGION_IO if args.include_io else REGION,
         "timed_call": cls.timed_region if cls is not None else None,
-        "summary": None, "feed": None, "memory": None, "device_state": None, "host": probes.host_info(), "outputs": None,
+        "summary": None, "feed": None, "memory": None, "device_state": None, "host": probes.host_info(),
+        "outputs": None,
         "protocol": {"warmup_runs": args.warmup_runs, "warmup_seconds": args.warmup_seconds, "runs": args.runs,
                      "min_seconds": args.min_seconds, "max_seconds": args.max_seconds},
     }

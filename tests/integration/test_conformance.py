@@ -200,7 +200,8 @@ def test_onnx_node_tests(tmp_path):
     assert len(checked) >= 60
     assert (by_name["test_top_k"].samples or {}).get("feed")  # k came from the test data, never a silent 0
     # unfeedable inputs are one line naming the input and its type
-    assert by_name["test_cast_STRING_to_FLOAT"].error.message == "input 'input' has type string, which edgebench cannot feed"
+    assert by_name["test_cast_STRING_to_FLOAT"].error.message == (
+        "input 'input' has type string, which edgebench cannot feed")
     assert "not a plain tensor" in by_name["test_identity_sequence"].error.message
     # the CLI prints one line per failure that tells same-named files apart
     assert "model (test_cast_STRING_to_FLOAT) onnx unknown @ local: input: " in proc.stderr

@@ -149,7 +149,8 @@ def test_shared_cases_topk_string_and_missing_external_data(cases, tmp_path):
 
 def test_two_files_named_model_onnx_are_two_rows(cases, tmp_path):
     db = tmp_path / "r.db"
-    assert eb(db, "run", str(cases / "relu" / "model.onnx"), str(cases / "sigmoid" / "model.onnx"), *FAST).returncode == 0
+    files = [str(cases / "relu" / "model.onnx"), str(cases / "sigmoid" / "model.onnx")]
+    assert eb(db, "run", *files, *FAST).returncode == 0
     assert eb(db, "run", str(cases / "relu" / "model.onnx"), *FAST).returncode == 0
     out = eb(db, "compare", "-o", "markdown").stdout
     rows = [ln for ln in out.splitlines() if ln.startswith("| model (")]

@@ -88,7 +88,8 @@ def test_int8_agreement_below_half_is_a_warning_in_compare():
     ok = result("/o/n2/n2-int8.onnx", "c" * 64, 1.0, model="n2", variant="int8",
                 parity={"vs_eager": {"sqnr_db": 30.0, "top1_agreement": 0.75, "n": 16}})
     rows = {r["model"]: r for r in compare_rows([low, ok])}
-    assert rows["net"]["quality"].endswith("⚠ low") and "0% in the export's parity check, n=16" in rows["net"]["notes"][0]
+    assert rows["net"]["quality"].endswith("⚠ low")
+    assert "0% in the export's parity check, n=16" in rows["net"]["notes"][0]
     assert rows["n2"]["notes"] == [] and "⚠" not in rows["n2"]["quality"]
     assert "⚠ net onnx int8: int8 top-1 agreement with fp32 is 0%" in render(list(rows.values()), "markdown")
 
