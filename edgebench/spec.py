@@ -253,6 +253,9 @@ class BenchSpec:
     # delegate / execution provider the runtime uses (None: the runtime's default); part of a
     # row's identity
     delegate: str | None = field(default=None, metadata={"omit_default": True})
+    # the timed loop's inputs (``run --inputs``): a .npz with one array per input name, or a format's
+    # own test-data files (a folder of input_*.pb); None = synthetic data valid for each dtype
+    inputs: Path | None = field(default=None, metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         if not isinstance(self.paired, bool) or not isinstance(self.profile_ops, bool):
@@ -270,6 +273,8 @@ class BenchSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BenchSpec":
         d = dict(d)
+        if d.get("inputs"):
+            d["inputs"] = Path(d["inputs"])
         if isinstance(d.get("preprocess"), dict):
             d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
         if d.get("labels"):

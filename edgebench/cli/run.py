@@ -52,12 +52,21 @@ def _print(rows: list[dict], output: str, title: str | None = None, projected: l
         typer.echo(render(rows, output, projected=projected), nl=False)
 
 
+def _names(results: list) -> dict:
+    """result → the label the table gives it (same-named files told apart: ``model (relu)``)."""
+    from edgebench.results.compare import artifact_key, labels
+
+    names = labels(results)
+    return {id(r): names.get(artifact_key(r), r.model) for r in results}
+
+
 def _report_failures(results: list) -> None:
     """One stderr line per failed cell, then exit 2 (unsupported cells are rows, not failures)."""
     failed = [r for r in results if r.status.value in _FAILED]
+    names = _names(results)
     for r in failed:
         e = r.error
-        line = f"{r.model} {r.format} {r.variant} @ {r.target}: {e.stage}: {e.message}" if e else r.status.value
+        line = f"{names[id(r)]} {r.format} {r.variant} @ {r.target}: {e.stage}: {e.message}" if e else r.status.value
         if e and e.hint:
             line += f" — {e.hint}"
         err_console.print(f"[bold red]error[/] {' '.join(line.split())}", highlight=False, soft_wrap=True)
@@ -81,6 +90,10 @@ def run_cmd(
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="e.g. 1,3,224,224 (dynamic or "
                                                                           "unknown dims; TorchScript files)."),
     include_io: bool = typer.Option(False, "--include-io", help="Time pre- and post-processing too."),
+    inputs: Optional[Path] = typer.Option(None, "--inputs", help="The timed loop's inputs: a .npz with one array per "
+                                                                 "input name, or test-data .pb files (a file or a "
+                                                                 "folder of input_<k>.pb). Default: the model's own "
+                                                                 "test_data_set_0 beside it, else synthetic data."),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Image folder, one sub-folder per class "
                                                                    "(accuracy) or flat (agreement with eager)."),
     # --dataset pre-processing / class names where the artifact's manifest does not say (third-party files)
@@ -126,7 +139,7 @@ def run_cmd(
                       input_shape=_shape(input_shape), dataset=dataset, timeout_seconds=timeout,
                       preprocess=opts.preprocess_spec(mean, std, resize, None, interpolation),
                       labels=opts.labels_path(labels), paired=paired, paired_rounds=paired_rounds,
-                      profile_ops=profile_ops, delegate=delegate)
+                      profile_ops=profile_ops, delegate=delegate, inputs=inputs)
     found = discover(artifacts)
     # unset flags stay out, so a devices-file entry's own options apply; the target class's Options
     # validate the rest (one line naming the flag when a target does not take it)
@@ -184,9 +197,10 @@ def _notes(rows: list[dict]) -> None:
 
 
 def _warn(results: list) -> None:
+    names = _names(results)
     for r in results:
         for w in r.warnings:
-            err_console.print(f"[yellow]warning[/] {r.model} {r.format} {r.variant}: {w}", highlight=False,
+            err_console.print(f"[yellow]warning[/] {names[id(r)]} {r.format} {r.variant}: {w}", highlight=False,
                               soft_wrap=True)
 
 

@@ -284,3 +284,14 @@ class Exporter(abc.ABC):
         """(params, non-zero params) read from a model file of this format, (None, None) where the
         format does not allow it (used for third-party files without a manifest)."""
         return None, None
+
+    def file_test_data(self, model: Path) -> Path | None:
+        """A folder of test data shipped beside the model file in this format's convention (inputs
+        with their expected outputs), which ``run`` feeds instead of synthetic data; None: none."""
+        return None
+
+    def read_test_data(self, path: Path) -> tuple[list[tuple[str | None, Any]], list[Any]] | None:
+        """Inputs and expected outputs from this format's test-data files (``path``: one file or a
+        folder of them): ``([(input name or None, array), …], [expected output array, …])`` in order.
+        None when ``path`` is not this format's test data; ConfigError when it is but cannot be read."""
+        return None

@@ -10,6 +10,8 @@ converter's failure.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import platform
 import shutil
@@ -25,6 +27,7 @@ from edgebench.errors import EdgebenchError, ExportError, UnsupportedError
 from edgebench.exporters.base import ConvertResult, Exporter, registry
 from edgebench.exporters.context import ExportContext, precision_label
 from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters.manifest import SUFFIX as MANIFEST_SUFFIX
 from edgebench.exporters.manifest import build_manifest, file_facts, write_manifest
 from edgebench.exporters.parity import FP32_MIN_SQNR_DB, INT8_MIN_TOP1, compare, degenerate_reference
 from edgebench.exporters.progress import stage
@@ -59,6 +62,28 @@ class Cell:
     def hash(self) -> str:
         """The cell's identity: a hash of the model spec and this cell's export spec (with its options)."""
         return spec_hash(self.model_spec, self.spec)
+
+
+def distinct_label(loaded: Any, out_dir: Path) -> Any:
+    """``loaded`` with a model label whose folder under ``out_dir`` holds no other source's export:
+    two checkpoints both named ``best.pt`` (another folder, other bytes) get ``best`` and
+    ``best-<sha256[:8]>``, so neither export overwrites the other. A zoo model, or a checkpoint
+    whose bytes match what the folder already holds, keeps its label."""
+    sha = (loaded.source or {}).get("sha256")
+    if not sha:
+        return loaded
+    folder = Path(out_dir) / loaded.label
+    others = set()
+    for path in folder.glob("*" + MANIFEST_SUFFIX) if folder.is_dir() else ():
+        try:
+            source = (json.loads(path.read_text()) or {}).get("source") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        if source.get("sha256"):
+            others.add(source["sha256"])
+    if not others or others == {sha}:
+        return loaded
+    return dataclasses.replace(loaded, label=f"{loaded.label}-{sha[:8]}")
 
 
 def artifact_path(out_dir: Path, model_label: str, variant: Variant, extension: str) -> Path:

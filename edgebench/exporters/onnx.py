@@ -300,13 +300,73 @@ class OnnxExporter(Exporter):
 
         try:
             model = onnx.load(str(path))
-        except (DecodeError, OSError, ValueError):  # not an ONNX file: the run itself reports why
-            return None, None
+        except (DecodeError, OSError, ValueError, onnx.checker.ValidationError):
+            return None, None  # not an ONNX file, or its external-data file is missing: the run says which
         total = nonzero = 0
         for arr in _weight_arrays(model.graph):
             total += arr.size
             nonzero += int(np.count_nonzero(arr))
         return total, nonzero
+
+
+    def file_test_data(self, model: Path) -> Path | None:
+        """``test_data_set_0/`` beside the model (the ONNX backend tests' and model zoo's layout)."""
+        folder = Path(model).parent / TEST_DATA_SET
+        return folder if folder.is_dir() and any(folder.glob("*put_*.pb")) else None
+
+    def read_test_data(self, path: Path) -> tuple[list[tuple[str | None, Any]], list[Any]] | None:
+        """``TensorProto`` files: one ``.pb`` (one input) or a folder of ``input_<k>.pb`` and
+        ``output_<k>.pb`` (read with ``onnx.numpy_helper.to_array``). Each input keeps the name its
+        TensorProto records (None when empty). Sequence / optional / map protos: ConfigError."""
+        path = Path(path)
+        if path.is_dir():
+            ins, outs = _numbered(path, "input_"), _numbered(path, "output_")
+            if not ins and not outs:
+                return None
+        elif path.suffix == ".pb":
+            ins, outs = [path], []
+        else:
+            return None
+        try:
+            import onnx
+            from onnx import numpy_helper
+        except ImportError as exc:
+            raise ConfigError(f"reading {path} needs the onnx package ({exc})", hint=self.install_hint()) from None
+        from google.protobuf.message import DecodeError
+
+        def read(pb: Path) -> tuple[str | None, Any]:
+            tensor = onnx.TensorProto()
+            try:
+                tensor.ParseFromString(pb.read_bytes())
+                if tensor.data_type == 0:
+                    raise ValueError("no element type")
+                return tensor.name or None, numpy_helper.to_array(tensor)
+            except OSError as exc:
+                raise ConfigError(f"cannot read the test tensor {pb}: {exc.strerror}", stage="input") from None
+            except (DecodeError, ValueError, TypeError):
+                raise ConfigError(f"{pb.parent.name}/{pb.name} is not a plain tensor (a sequence, optional or map "
+                                  "value?): edgebench feeds and times tensor inputs only", stage="input",
+                                  hint="--inputs takes TensorProto .pb files or a .npz with one array per input "
+                                       "name") from None
+
+        inputs = [read(p) for p in ins]
+        try:
+            expected = [read(p)[1] for p in outs]
+        except ConfigError:  # a sequence / optional output: the inputs still feed, nothing is checked
+            expected = []
+        return inputs, expected
+
+
+TEST_DATA_SET = "test_data_set_0"
+
+
+def _numbered(folder: Path, prefix: str) -> list[Path]:
+    found = []
+    for p in folder.glob(prefix + "*.pb"):
+        index = p.stem[len(prefix):]
+        if index.isdigit():
+            found.append((int(index), p))
+    return [p for _, p in sorted(found)]
 
 
 def _weight_arrays(graph: Any) -> Iterator[Any]:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 from edgebench.errors import ConfigError, EdgebenchError, LoadError, UnsupportedError
 from edgebench.exporters.base import Exporter, registry
 # is_temp_name: artifact discovery asks here which names are unfinished exports
-from edgebench.exporters.cells import Cell, is_temp_name, row, run_cell, skip_reason  # noqa: F401
+from edgebench.exporters.cells import Cell, distinct_label, is_temp_name, row, run_cell, skip_reason  # noqa: F401
 from edgebench.exporters.context import ContextBuilder
 from edgebench.exporters.variants.calibration import image_files
 from edgebench.exporters.workers import run_parallel
@@ -101,6 +101,7 @@ def export(model_spec: ModelSpec, export_spec: ExportSpec, *, store: Any = None,
             emit(row(cell, model_spec.label, Status.LOAD_FAILED, error=err))
         return results
 
+    loaded = distinct_label(loaded, export_spec.out_dir)  # best.pt from another folder: its own path
     builder = ContextBuilder(loaded, export_spec)
     if workers > 1 and len(todo) > 1:
         run_parallel(builder, todo, workers, emit, store.path if store is not None else None)

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,58 @@ class TfliteExporter(Exporter):
         if not it.get_output_details():
             problems.append("the model has no outputs")
         return problems
+
+    def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
+        """Elements and non-zero elements of the constant tensors (tensors backed by a data buffer,
+        each buffer counted once, scalars not counted; a sparse tensor counts its dense shape, and
+        its stored values as non-zero candidates) in every subgraph of the flatbuffer, read
+        with LiteRT's own schema module. (None, None) when LiteRT is missing or the file unreadable."""
+        try:
+            from ai_edge_litert import schema_py_generated as schema
+        except ImportError:
+            return None, None
+        import numpy as np
+
+        try:
+            data = Path(path).read_bytes()
+            model = schema.Model.GetRootAs(data, 0)
+            seen: set[int] = set()
+            total = nonzero = 0
+            for s in range(model.SubgraphsLength()):
+                graph = model.Subgraphs(s)
+                for t in range(graph.TensorsLength()):
+                    tensor = graph.Tensors(t)
+                    index = tensor.Buffer()
+                    if index in seen or index >= model.BuffersLength() or tensor.ShapeLength() == 0:
+                        continue
+                    raw = _buffer_bytes(model.Buffers(index), data)
+                    if raw is None:
+                        continue
+                    seen.add(index)
+                    count = int(np.prod(tensor.ShapeAsNumpy()))
+                    total += count
+                    dtype = _NUMPY_TYPES.get(tensor.Type())
+                    if dtype is not None and tensor.Sparsity() is not None:  # only the stored values
+                        nonzero += int(np.count_nonzero(np.frombuffer(raw, dtype=dtype)[: count]))
+                    elif dtype is not None and len(raw) == count * np.dtype(dtype).itemsize:
+                        nonzero += int(np.count_nonzero(np.frombuffer(raw, dtype=dtype)))
+                    else:  # packed / unusual element types: counted, not inspected
+                        nonzero += count
+        except (OSError, ValueError, IndexError, TypeError, AttributeError, struct.error):
+            return None, None  # a damaged flatbuffer: the run itself says why it cannot load
+        return total, nonzero
+
+
+# TFLite TensorType → numpy dtype (schema.fbs enum values)
+_NUMPY_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16",
+                9: "int8", 10: "float64", 12: "uint64", 15: "uint32", 16: "uint16"}
+
+
+def _buffer_bytes(buffer: Any, data: bytes) -> bytes | None:
+    """The bytes of a constant buffer: inline data, or (models over 2 GB) an offset into the file."""
+    if buffer.DataLength() > 0:
+        return buffer.DataAsNumpy().tobytes()
+    offset, size = buffer.Offset(), buffer.Size()
+    if offset > 1 and size > 0:
+        return data[offset:offset + size]
+    return None

@@ -21,9 +21,10 @@ import numpy as np
 
 from edgebench import exporters
 from edgebench.errors import ConfigError, EdgebenchError, LoadError, TargetError, UnsupportedError
-from edgebench.harness import accuracy, memory, stats
+from edgebench.harness import accuracy, feeds, memory, stats
 from edgebench.harness.artifacts import Artifact, file_input_shape
 from edgebench.harness.hostinfo import environment
+from edgebench.results.checks import low_agreement
 from edgebench.results.model import ErrorInfo, LatencyStats, RunResult, Status
 from edgebench.spec import BenchSpec, spec_hash
 from edgebench.targets import Target
@@ -132,6 +133,16 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
             except EdgebenchError as err:
                 return failed(err)
             timings["prepare_dataset"] = time.perf_counter() - t0
+        feed = feed_outputs = None
+        try:
+            work = work or Path(tempfile.mkdtemp(prefix="edgebench-feed-"))
+            feed = feeds.prepare(bench.inputs, artifact.path, artifact.format, work)
+        except EdgebenchError as err:
+            return failed(err)
+        if feed is not None:
+            bench_eff = dataclasses.replace(bench_eff, inputs=feed.path)
+            if outputs_npy is None:
+                feed_outputs = outputs_npy = work / "feed_outputs.npz"
         t0 = time.perf_counter()
         try:
             deployed = target.deploy(artifact.path, runtime, label=artifact.format)
@@ -147,7 +158,10 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
         timings["measure"] = time.perf_counter() - t0
         if extra_samples:
             raw = {**raw, **extra_samples}
-        return _result(raw, finish, dataset, reference, outputs_npy, (artifact.manifest or {}).get("status"))
+        extra = _feed_checks(raw, feed, feed_outputs)
+        return _result(raw, finish, dataset, reference, None if feed_outputs else outputs_npy,
+                       (artifact.manifest or {}).get("status"), extra, variant or artifact.variant,
+                       (artifact.manifest or {}).get("parity"))
     except KeyboardInterrupt:
         finish(Status.INTERRUPTED, error=ErrorInfo("run", "interrupted by the user"))
         raise
@@ -158,8 +172,34 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _feed_checks(raw: dict[str, Any], feed: "feeds.Feed | None", outputs: Path | None) -> tuple[str, ...]:
+    """Warnings about the timed loop's inputs: made-up values the runner could not know, given
+    inputs a runner did not take, outputs that differ from the expected ones shipped with them
+    (the comparison goes into ``raw["expected_outputs"]``)."""
+    warnings = []
+    if raw.get("status") != "ok":
+        return ()
+    guessed = [i for i in raw.get("synthetic_inputs") or () if i.get("guessed")]
+    if guessed:
+        what = ", ".join(f"{i['name']} ({i['dtype']}: {i['how']})" for i in guessed)
+        warnings.append(f"synthetic inputs {what}: edgebench cannot know valid values for them, so the timing may "
+                        "not reflect real work; pass real ones with --inputs FILE.npz")
+    if feed is not None and raw.get("feed"):
+        raw["feed_source"] = str(feed.source)  # what the user gave (the runner saw a converted .npz)
+    if feed is not None and not raw.get("feed"):
+        warnings.append(f"this target's runner does not take given inputs: timed on its own data, not {feed.source}")
+    elif feed is not None and feed.expected and outputs is not None and Path(outputs).exists():
+        check = feeds.check_outputs(outputs, feed.expected)
+        raw["expected_outputs"] = {"source": str(feed.source), **check}
+        if not check["match"]:
+            warnings.append(f"outputs differ from the expected outputs in {feed.source} ({check['mismatch']}, max "
+                            f"abs err {check['max_abs_err']:.3g}): the runtime computes something else")
+    return tuple(warnings)
+
+
 def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path | None,
-            manifest_status: str | None) -> RunResult:
+            manifest_status: str | None, extra: tuple[str, ...] = (), variant: str | None = None,
+            parity: dict[str, Any] | None = None) -> RunResult:
     if raw.get("status") != "ok":
         err = raw.get("error") or {}
         stage = err.get("stage", "run")
@@ -196,6 +236,12 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
     if split:
         warnings = (*warnings, split)
     status = Status.OK
+    warnings = (*warnings, *extra)
+    if (raw.get("expected_outputs") or {}).get("match") is False:
+        status = Status.PARITY_FAILED
+    low = low_agreement(variant, acc, parity)
+    if low:
+        warnings = (*warnings, low)
     if manifest_status == Status.PARITY_FAILED.value:
         status = Status.PARITY_FAILED
         warnings = (*warnings, "the export's parity check failed: this artifact's outputs differ from the "

@@ -1,28 +1,39 @@
-"""The compare table: one row per measured cell (model × format × variant × target).
+"""The compare table: one row per measured artifact (model × format × variant × target × the
+artifact's sha256 × input shape × delegate: :func:`artifact_key`).
 
-``compare_rows`` picks the latest run of each cell (or every run), and adds the speed-up against
-the fp32 baseline of the same model, format and target: the paired one (per-round ratios from an
-interleaved run, with its CI; ``samples["paired"]``, :mod:`edgebench.harness.paired`) when the run
-has it, else the ratio of the two runs' medians (no CI). ``top_ops`` gives a run's slowest
-operators (``samples["op_profile"]``). Rows are plain dicts of numbers (units in
-the keys) so every output format (:mod:`edgebench.results.render`) shows the same values.
+``compare_rows`` picks the latest measured run of each artifact (or every run), counts the older
+runs it hides, labels artifacts that share a model name apart (folder, shape or short sha), and adds
+the speed-up against the one fp32 baseline of the same model, format, target and input shape: the
+paired one (per-round ratios from an interleaved run, with its CI; ``samples["paired"]``,
+:mod:`edgebench.harness.paired`) when the run has it, else the ratio of the two runs' medians (no CI).
+``top_ops`` gives a run's slowest operators (``samples["op_profile"]``).
+Rows are plain dicts of numbers (units in the keys) so every output format
+(:mod:`edgebench.results.render`) shows the same values.
 """
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any, Iterable
 
+from edgebench.results.checks import low_agreement
 from edgebench.results.model import RunResult, Status
 
 BASELINE_VARIANT = "fp32"
 MB = 1024 * 1024
+LOW_MARK = " ⚠ low"  # the quality cell of an int8 row far below its fp32 model (results.checks)
+
+
+# a run that measured something (its timings are real); the latest of these per artifact is shown
+MEASURED = (Status.OK, Status.PARITY_FAILED)
 
 
 QDQ_OPS = ("QUANTIZE", "DEQUANTIZE", "QuantizeLinear", "DequantizeLinear")
 
 
 def _cell(r: RunResult) -> tuple[str, str, str, str, str | None]:
-    return (r.model, r.format, r.variant, r.target, delegate_of(r))
+    # identity uses the delegate ASKED for: a failed run (no coverage report) stays in its cell
+    return (r.model, r.format, r.variant, r.target, _asked_delegate(r))
 
 
 def delegate_of(r: RunResult) -> str | None:
@@ -86,19 +97,98 @@ def slower_note(r: RunResult, ms: float, base_ms: float) -> str:
     return text + (": " + "; ".join(why) if why else ": no coverage or profile recorded to say why")
 
 
+def input_shape_of(r: RunResult) -> tuple[int, ...] | None:
+    """The input shape the run asked for (``--input-shape`` / a sweep's resolution), None = the file's own."""
+    shape = ((r.spec or {}).get("bench") or {}).get("input_shape")
+    return tuple(shape) if shape else None
+
+
+def _asked_delegate(r: RunResult) -> str | None:
+    name = ((r.spec or {}).get("bench") or {}).get("delegate") or (r.spec or {}).get("delegate")
+    return str(name).lower() if name else None
+
+
+def artifact_key(r: RunResult) -> tuple:
+    """A row's identity: the cell (model, format, variant, target) plus the artifact's sha256, the
+    input shape asked for and the delegate asked for, so two different files that share a name (two
+    third-party ``model.onnx``, two ``best.pt`` exports) or one model at 160² and 224² stay apart."""
+    sha = r.artifact.sha256 if r.artifact is not None else None
+    return (*_cell(r), sha, input_shape_of(r))
+
+
+def _folder(r: RunResult) -> tuple[str, ...]:
+    path = r.artifact.path if r.artifact is not None and r.artifact.path else None
+    return PurePath(path).parent.parts if path else ()
+
+
+def labels(results: Iterable[RunResult]) -> dict[tuple, str]:
+    """A display label per artifact identity: the model name, plus — only where several artifacts
+    share a cell (model, format, variant, target) — what tells them apart: the shortest distinct tail
+    of their folder, the input shape, the delegate, else the sha256's first 8 hex digits."""
+    groups: dict[tuple, dict[tuple, RunResult]] = {}
+    for r in results:
+        groups.setdefault(_cell(r), {})[artifact_key(r)] = r
+    out: dict[tuple, str] = {}
+    for cell, members in groups.items():
+        if len(members) == 1:
+            out.update({k: cell[0] for k in members})
+            continue
+        keys = list(members)
+        folders = {k: _folder(members[k]) for k in keys}
+        depth = max((len(f) for f in folders.values()), default=0)
+        folder_text = {k: "" for k in keys}
+        for n in range(1, depth + 1):
+            tails = {k: "/".join(folders[k][-n:]) for k in keys}
+            if len({tails[k] for k in keys}) == len({folders[k] for k in keys}):
+                folder_text = tails
+                break
+        parts_of = [
+            folder_text,
+            {k: "x".join(map(str, k[5])) if k[5] else "" for k in keys},
+            {k: k[6] or "" for k in keys},
+            {k: f"sha {k[4][:8]}" if k[4] else "" for k in keys},
+        ]
+        chosen: list[dict] = []
+        for part in parts_of:
+            if len({part[k] for k in keys}) > 1:
+                chosen.append(part)
+            if len({tuple(p[k] for p in chosen) for k in keys}) == len(keys):
+                break
+        for k in keys:
+            extra = ", ".join(p[k] for p in chosen if p[k])
+            out[k] = f"{cell[0]} ({extra})" if extra else cell[0]
+    return out
+
+
 def select(results: Iterable[RunResult], *, model: str | None = None, fmt: str | None = None,
            variant: str | None = None, target: str | None = None, latest: bool = True) -> list[RunResult]:
-    """Measured (kind "run") results matching the filters; with ``latest`` only the newest per cell.
-    ``results`` are expected oldest first (as :meth:`Store.results` returns them)."""
+    """Measured (kind "run") results matching the filters; with ``latest`` one per artifact (see
+    :func:`artifact_key`): its latest run that measured something (OK, PARITY_FAILED), else its
+    latest run. ``results`` are expected oldest first (as :meth:`Store.results` returns them)."""
+    return select_counted(results, model=model, fmt=fmt, variant=variant, target=target, latest=latest)[0]
+
+
+def select_counted(results: Iterable[RunResult], *, model: str | None = None, fmt: str | None = None,
+                   variant: str | None = None, target: str | None = None,
+                   latest: bool = True) -> tuple[list[RunResult], dict[str, int]]:
+    """:func:`select` and, per chosen run id, how many other runs of the same artifact it hides."""
     picked = [r for r in results if r.kind == "run"
               and (model is None or r.model == model) and (fmt is None or r.format == fmt)
               and (variant is None or r.variant == variant) and (target is None or r.target == target)]
+    hidden: dict[str, int] = {}
     if latest:
-        by_cell: dict[tuple[str, str, str, str], RunResult] = {}
+        by_key: dict[tuple, list[RunResult]] = {}
         for r in picked:
-            by_cell[_cell(r)] = r
-        picked = list(by_cell.values())
-    return sorted(picked, key=lambda r: (r.model, r.target, r.format, r.variant != BASELINE_VARIANT, r.variant))
+            by_key.setdefault(artifact_key(r), []).append(r)
+        picked = []
+        for runs in by_key.values():
+            good = [r for r in runs if r.status in MEASURED]
+            best = (good or runs)[-1]
+            picked.append(best)
+            hidden[best.run_id] = len(runs) - 1
+    ordered = sorted(picked, key=lambda r: (r.model, r.target, r.format, r.variant != BASELINE_VARIANT, r.variant,
+                                            str(artifact_key(r)[4:])))
+    return ordered, hidden
 
 
 def quality(r: RunResult) -> dict[str, Any]:
@@ -177,36 +267,42 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
     the paired speed-up when the run has one (``speedup_kind`` ``"paired"``, CI in
     ``speedup_ci_low`` / ``speedup_ci_high``), else the ratio of medians (``"unpaired"``, no CI);
     ``speedup_unpaired`` always holds the latter."""
-    chosen = select(results, **filters)
-    # a speed-up compares like with like: the same timed region (--include-io or not), median with median
-    baselines = {(r.model, r.format, r.target, delegate_of(r), includes_io(r)): typical_ms(r.latency) for r in chosen
-                 if r.variant == BASELINE_VARIANT and typical_ms(r.latency)[0]
-                 and r.status in (Status.OK, Status.PARITY_FAILED)}
+    chosen, hidden = select_counted(results, **filters)
+    names = labels(chosen)
+    # a speed-up compares like with like: the same timed region (--include-io or not), median with
+    # median, the same input shape and delegate; and only against one fp32 artifact (several: none)
+    candidates: dict[tuple, dict[tuple, RunResult]] = {}
+    for r in chosen:
+        if r.variant == BASELINE_VARIANT and typical_ms(r.latency)[0] and r.status in MEASURED:
+            candidates.setdefault(_baseline_key(r), {})[artifact_key(r)] = r
     rows = []
     for r in chosen:
         a, lat, mem = r.artifact, r.latency, r.memory or {}
         p50 = lat.p50_ms if lat else None
         typical, kind = typical_ms(lat)
-        base, base_kind = baselines.get((r.model, r.format, r.target, delegate_of(r), includes_io(r)), (None, None))
+        base, base_kind = _baseline(r, candidates)
         unpaired = base / typical if base and typical and base_kind == kind else None
         pair = paired_speedup(r)
         speedup = pair["speedup"] if pair else unpaired  # paired rounds, when measured so, are the better figure
-        notes = []
+        q = quality(r)
+        low = low_agreement(r.variant, r.accuracy, r.parity)
+        notes = [low] if low else []
         if speedup is not None and speedup < 1.0 and "int8" in r.variant:
             notes.append(slower_note(r, typical, base))
-        q = quality(r)
         peak, peak_source = mem.get("peak_rss_bytes"), "peak_rss"
         if peak is None and mem.get("footprint_bytes") is not None:
             peak, peak_source = mem["footprint_bytes"], "footprint"
         rows.append({
-            "model": r.model, "format": r.format, "variant": r.variant, "target": r.target,
-            "delegate": delegate_of(r), "delegation": delegation_text(r),
+            "model": names.get(artifact_key(r), r.model), "format": r.format, "variant": r.variant,
+            "target": r.target, "delegate": delegate_of(r), "delegation": delegation_text(r),
             "status": r.status.value,
             "size_mb": a.size_bytes / MB if a and a.size_bytes is not None else None,
             "gzip_mb": a.gzip_bytes / MB if a and a.gzip_bytes is not None else None,
             "params": a.params if a else None, "nonzero_params": a.nonzero_params if a else None,
             "macs": a.macs if a else None,
-            "quality": quality_text(q), **{f"quality_{k}": v for k, v in q.items()},
+            "quality": quality_text(q) + (LOW_MARK if low else ""), **{f"quality_{k}": v for k, v in q.items()},
+            "hidden_runs": hidden.get(r.run_id, 0),
+            "sha256": a.sha256 if a else None, "input_shape": list(input_shape_of(r) or []) or None,
             "timed_region": r.timed_region, "include_io": includes_io(r),
             "p50_ms": p50, "mean_ms": lat.mean_ms if lat else None, "latency_kind": kind,
             "ci_low_ms": lat.median_ci_low_ms if lat else None,
@@ -223,3 +319,16 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
             "run_id": r.run_id, "created_at": r.created_at,
         })
     return rows
+
+
+def _baseline_key(r: RunResult) -> tuple:
+    return (r.model, r.format, r.target, includes_io(r), input_shape_of(r), _asked_delegate(r))
+
+
+def _baseline(r: RunResult, candidates: dict[tuple, dict[tuple, RunResult]]) -> tuple[float | None, str | None]:
+    """The typical latency of ``r``'s fp32 sibling: the one fp32 artifact of the same model, format,
+    target, timed region, input shape and delegate; among several, the one in ``r``'s folder; else none."""
+    found = list(candidates.get(_baseline_key(r), {}).values())
+    if len(found) > 1:
+        found = [b for b in found if _folder(b) == _folder(r)]
+    return typical_ms(found[0].latency) if len(found) == 1 else (None, None)

@@ -36,7 +36,13 @@ IO_NOTE = ("+io: timed with --include-io (pre/post-processing and input/output c
 
 
 def _io_note(rows: list[dict[str, Any]]) -> str | None:
-    return IO_NOTE if any(r.get("include_io") and r.get("p50_ms") is not None for r in rows) else None
+    notes = [IO_NOTE] if any(r.get("include_io") and r.get("p50_ms") is not None for r in rows) else []
+    hidden = sum(r.get("hidden_runs") or 0 for r in rows)
+    if hidden:
+        notes.append(f"{hidden} older run{'s' if hidden != 1 else ''} of these artifacts hidden: each row is its "
+                     "artifact's latest run that measured something (`compare --all` shows every run)")
+    notes += [f"⚠ {r['model']} {r['format']} {r['variant']}: {n}" for r in rows for n in r.get("notes") or ()]
+    return "\n".join(notes) or None
 
 
 def _p50(r: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@
         [--input-shape 1,3,224,224] [--include-io] [--inputs X.npy|X.npz] [--outputs Y.npy|Y.npz]
         [--profile-ops]
         [--delegate NAME]
+        [--feed F.npz]
     python3 runner.pyz MODEL --runtime NAME …          (the same, shipped as one zipapp file)
     python -m edgebench.runner --paired --json OUT NAME=RUNTIME:PATH …   (:mod:`edgebench.runner.paired`)
 
@@ -25,6 +26,10 @@ inputs), the copy-in, the copy-out and the dequantized arg-max.
 takes; an unknown one fails at stage "args" listing them). After timing, ``delegation`` records
 what the runtime itself says it delegated: ``{delegate, delegated_nodes, total_nodes, partitions,
 fallback_ops}`` (None where the runtime cannot tell).
+
+Inputs of the timed loop: ``--feed`` arrays as given, else synthetic data valid for each dtype
+(``synthetic_inputs`` in the RawSamples says how each input was filled and whether the runner had
+to guess a value range: integer ids / counts, bools).
 
 With ``--inputs`` the samples of that file are run one by one after timing (batch mode, the same
 bind / invoke / outputs) and their outputs saved to ``--outputs``.
@@ -54,7 +59,8 @@ import numpy as np
 
 from . import batch, ops, paired, probes
 from .errors import RunnerError, one_line
-from .inputs import IO, resolve_shape, synthetic_feed
+from .inputs import (IO, check_feedable, index_bound, read_feed, resolve_shape, synthetic_feed, synthetic_how,
+                     to_runtime_dtype)
 from .loop import timed_loop
 from .runtimes import RUNTIMES, get_runtime
 
@@ -84,8 +90,20 @@ def measure(args: argparse.Namespace) -> dict:
     except RunnerError:
         raise
     except Exception as exc:
-        raise RunnerError("load", "cannot load %s with %s: %s" % (os.path.basename(args.model), rt.name, one_line(exc)),
-                          "is it a valid model file for %s (not truncated, not another format)?" % rt.name)
+        text = one_line(exc)
+        low = text.lower()
+        if "external data" in low:
+            hint = ("the model keeps its weights in a separate external-data file that is missing or unreadable: "
+                    "copy it beside the model under the name the model records")
+        elif "not_implemented" in low or "could not find an implementation" in low:
+            hint = ("%s %s has no kernel for an operator / type in the model: the file may be valid, this runtime "
+                    "cannot run it" % (rt.name, rt.version or ""))
+        elif "custom op" in low:
+            hint = ("the model needs a custom operator that the application it came from registers itself; "
+                    "%s's standard operator set does not have it" % rt.name)
+        else:
+            hint = "is it a valid model file for %s (not truncated, not another format)?" % rt.name
+        raise RunnerError("load", "cannot load %s with %s: %s" % (os.path.basename(args.model), rt.name, text), hint)
     result["load_ms"] = (time.perf_counter_ns() - t0) / 1e6
     result["delegate"] = rt.delegate
 
@@ -93,10 +111,21 @@ def measure(args: argparse.Namespace) -> dict:
     if args.input_shape and len(inputs) > 1:
         raise RunnerError("input", "--input-shape sets one input but the model has %d" % len(inputs),
                           "models with several inputs must have fixed shapes")
-    shapes = [resolve_shape(i, args.input_shape) for i in inputs]
+    for i in inputs:
+        check_feedable(i)
+    if args.feed:  # the user's own data: the timed loop runs on it as given
+        given = read_feed(args.feed, inputs)
+        shapes = [resolve_shape(i, list(x.shape)) for i, x in zip(inputs, given)]
+        feed = [to_runtime_dtype(x, i) for x, i in zip(given, inputs)]
+        result["synthetic_inputs"] = []
+        result["feed"] = args.feed
+    else:
+        shapes = [resolve_shape(i, args.input_shape) for i in inputs]
+        bound = index_bound(shapes)
+        feed = [synthetic_feed(i, s, seed=k, bound=bound) for k, (i, s) in enumerate(zip(inputs, shapes))]
+        result["synthetic_inputs"] = [synthetic_how(i, s, bound) for i, s in zip(inputs, shapes)]
     result["input_shapes"] = shapes
     result["inputs"] = [dict(i, shape=s) for i, s in zip(inputs, shapes)]
-    feed = [synthetic_feed(i, s, seed=k) for k, (i, s) in enumerate(zip(inputs, shapes))]
     try:
         rt.bind(feed)
     except RunnerError:
@@ -104,7 +133,7 @@ def measure(args: argparse.Namespace) -> dict:
     except Exception as exc:
         raise RunnerError("input", "cannot bind inputs %s: %s" % (shapes, one_line(exc)),
                           "check --input-shape against the model's input")
-    io = IO(inputs, shapes, rt.output_quant()) if args.include_io else None
+    io = IO(inputs, shapes, rt.output_quant(), given=feed if args.feed else None) if args.include_io else None
     after_load = probes.current_rss()
 
     if io is None:
@@ -134,6 +163,8 @@ def measure(args: argparse.Namespace) -> dict:
 
     if args.inputs:
         batch.run_files(rt, args.inputs, args.outputs, shapes)
+    elif args.feed and args.outputs:
+        _save_outputs(args.outputs, outs)
     result["delegation"] = _delegation(rt)
 
     result["memory"] = {
@@ -159,12 +190,24 @@ def _profile_ops(rt, feed: list, args: argparse.Namespace, result: dict) -> None
         result["op_profile_error"] = err.message
     except Exception as exc:  # the library's own profiler failing is not the measurement failing
         result["op_profile_error"] = "%s profiling failed: %s" % (rt.name, one_line(exc))
+
+
 def _delegation(rt) -> dict | None:
     # after timing and outside it: coverage is a report, a failure to read it is not a failed run
     try:
         return rt.delegation()
     except Exception as exc:  # a private / changed runtime API: say so instead of failing the run
         return {"delegate": rt.delegate_name, "error": one_line(exc)}
+
+
+def _save_outputs(path: str, outs: list) -> None:
+    """``--feed`` with ``--outputs``: the timed loop's last outputs as a ``.npz`` of ``output_<k>``
+    arrays, in the runtime's own dtypes and shapes (what an expected-output check compares)."""
+    try:
+        with open(path, "wb") as fh:  # np.savez(path) would append .npz to another suffix
+            np.savez(fh, **{"output_%d" % k: np.asarray(o) for k, o in enumerate(outs)})
+    except OSError as exc:
+        raise RunnerError("output", "cannot write --outputs %s: %s" % (path, exc))
 
 
 def _base(args: argparse.Namespace) -> dict:
@@ -178,7 +221,8 @@ def _base(args: argparse.Namespace) -> dict:
         "iterations_ms": [], "include_io": bool(args.include_io),
         "timed_region": REGION_IO if args.include_io else REGION,
         "timed_call": cls.timed_region if cls is not None else None,
-        "summary": None, "memory": None, "device_state": None, "host": probes.host_info(), "outputs": None,
+        "summary": None, "feed": None, "memory": None, "device_state": None, "host": probes.host_info(),
+        "outputs": None,
         "protocol": {"warmup_runs": args.warmup_runs, "warmup_seconds": args.warmup_seconds, "runs": args.runs,
                      "min_seconds": args.min_seconds, "max_seconds": args.max_seconds},
     }
@@ -212,7 +256,10 @@ def parser() -> argparse.ArgumentParser:
                    help="time pre-processing, copy-in, copy-out and post-processing with each inference")
     p.add_argument("--inputs", default=None, help=".npy (one input) or .npz (one array per input) of samples, "
                                                   "run one by one after timing")
-    p.add_argument("--outputs", default=None, help=".npy (first output) or .npz (every output) for --inputs")
+    p.add_argument("--feed", default=None, help=".npz with one array per input name (or .npy for one input): "
+                                                "the timed loop feeds these instead of synthetic data")
+    p.add_argument("--outputs", default=None, help=".npy (first output) or .npz (every output) for --inputs; "
+                                                   "with --feed alone, a .npz of the timed loop's outputs")
     p.add_argument("--profile-ops", action="store_true",
                    help="after timing, profile each operator in a separate session (op_profile)")
     p.add_argument("--delegate", default=None, help="delegate / execution provider (litert: xnnpack, none; "

@@ -40,12 +40,14 @@ def runner_pyz(cache_dir: Path | None = None) -> Path:
 
 def runner_argv(python: str, entry: str | os.PathLike | Sequence[str], model_path: str, runtime: str, bench: BenchSpec,
                 out_json: str, *, fmt_label: str | None = None, inputs_npy: str | None = None,
-                outputs_npy: str | None = None) -> list[str]:
+                outputs_npy: str | None = None, feed: str | None = None) -> list[str]:
     """argv for ``PYTHON ENTRY MODEL --runtime NAME --json OUT …`` (a list, never a shell string).
 
     ``entry``: ``["-m", "edgebench.runner"]`` locally or the ``runner.pyz`` path on a device;
-    ``bench.delegate``: ``--delegate`` (the runtime checks the name); ``fmt_label``: opaque label echoed into RawSamples; ``inputs_npy``: a .npy batch whose rows are
-    fed one by one after timing (accuracy); ``outputs_npy``: where the runner writes their outputs.
+    ``bench.delegate``: ``--delegate`` (the runtime checks the name); ``fmt_label``: opaque label
+    echoed into RawSamples; ``inputs_npy``: a .npy batch whose rows are fed one by one after timing
+    (accuracy); ``outputs_npy``: where the runner writes their outputs (with ``feed`` alone: the timed
+    loop's outputs, a .npz); ``feed``: a .npz the timed loop feeds.
     """
     entry_args = [entry] if isinstance(entry, (str, os.PathLike)) else list(entry)
     argv = [python, *(str(e) for e in entry_args), model_path, "--runtime", runtime, "--json", out_json,
@@ -68,6 +70,8 @@ def runner_argv(python: str, entry: str | os.PathLike | Sequence[str], model_pat
         argv += ["--outputs", outputs_npy]
     if bench.profile_ops:
         argv.append("--profile-ops")
+    if feed:
+        argv += ["--feed", feed]
     return argv
 
 

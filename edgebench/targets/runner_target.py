@@ -85,10 +85,14 @@ class RunnerTarget(Target):
         cool = device_state.gate(self.options, t)
         before = device_state.collect_or_none(t)
         remote_in = t.push(Path(inputs_npy), f"{d}/inputs.npy", stage="run") if inputs_npy else None
-        remote_out = f"{d}/outputs.npy" if inputs_npy and outputs_npy else None
+        # bench.inputs: the timed loop's own data (.npz); its outputs come back when no dataset runs
+        feed = t.push(Path(bench.inputs), f"{d}/feed.npz", stage="run") if bench.inputs else None
+        remote_out = (f"{d}/outputs.npy" if inputs_npy and outputs_npy else
+                      f"{d}/outputs.npz" if feed and outputs_npy else None)
         out_json = f"{d}/result.json"
         argv = runner_argv(self.python, deployed.extra["entry"], deployed.model_path, deployed.runtime, bench,
-                           out_json, fmt_label=deployed.label, inputs_npy=remote_in, outputs_npy=remote_out)
+                           out_json, fmt_label=deployed.label, inputs_npy=remote_in, outputs_npy=remote_out,
+                           feed=feed)
         try:
             # in the run's own directory: nothing in the user's directory shadows an import
             proc = t.run(argv, timeout=bench.timeout_seconds, stage="run", cwd=d)
