@@ -32,8 +32,7 @@ QDQ_OPS = ("QUANTIZE", "DEQUANTIZE", "QuantizeLinear", "DequantizeLinear")
 
 
 def _cell(r: RunResult) -> tuple[str, str, str, str, str | None]:
-    # identity uses the delegate ASKED for: a failed run (no coverage report) stays in its cell
-    return (r.model, r.format, r.variant, r.target, _asked_delegate(r))
+    return (r.model, r.format, r.variant, r.target, delegate_of(r))
 
 
 def delegate_of(r: RunResult) -> str | None:
@@ -113,7 +112,7 @@ def artifact_key(r: RunResult) -> tuple:
     input shape asked for and the delegate asked for, so two different files that share a name (two
     third-party ``model.onnx``, two ``best.pt`` exports) or one model at 160² and 224² stay apart."""
     sha = r.artifact.sha256 if r.artifact is not None else None
-    return (*_cell(r), sha, input_shape_of(r))
+    return (*_cell(r), sha, input_shape_of(r), _asked_delegate(r))
 
 
 def _folder(r: RunResult) -> tuple[str, ...]:
@@ -142,11 +141,12 @@ def labels(results: Iterable[RunResult]) -> dict[tuple, str]:
             if len({tails[k] for k in keys}) == len({folders[k] for k in keys}):
                 folder_text = tails
                 break
+        # artifact_key = (model, format, variant, target, delegate, sha256, input shape, asked delegate)
         parts_of = [
             folder_text,
-            {k: "x".join(map(str, k[5])) if k[5] else "" for k in keys},
-            {k: k[6] or "" for k in keys},
-            {k: f"sha {k[4][:8]}" if k[4] else "" for k in keys},
+            {k: "x".join(map(str, k[6])) if k[6] else "" for k in keys},
+            {k: k[7] or "" for k in keys},
+            {k: f"sha {k[5][:8]}" if k[5] else "" for k in keys},
         ]
         chosen: list[dict] = []
         for part in parts_of:
@@ -322,7 +322,7 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
 
 
 def _baseline_key(r: RunResult) -> tuple:
-    return (r.model, r.format, r.target, includes_io(r), input_shape_of(r), _asked_delegate(r))
+    return (r.model, r.format, r.target, includes_io(r), input_shape_of(r), delegate_of(r))
 
 
 def _baseline(r: RunResult, candidates: dict[tuple, dict[tuple, RunResult]]) -> tuple[float | None, str | None]:

@@ -43,12 +43,11 @@ def test_plugin_declares_its_format_as_data(fmt):
     assert all(f.flag.startswith("--") and f.help for f in flags.values())
 
 
-@pytest.fixture(scope="module", params=[pytest.param(f, id=f, marks=pytest.mark.xdist_group(f"matrix-{f}"))
-                                        for f in registry.names()])
+@pytest.fixture(scope="module", params=registry.names())
 def matrix(request, tmp_path_factory):
     """One in-process export of every ``--all`` variant of one format (its variants share their
     trace / torch.export). One format per fixture instance, so `make test-fast`'s two workers
-    (``--dist loadgroup``) each build some formats, once."""
+    (``--dist loadgroup``, groups set in tests/contract/conftest.py) each build some formats, once."""
     import importlib.util
 
     fmt = request.param
