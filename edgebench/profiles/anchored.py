@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -60,7 +60,7 @@ from edgebench.results.model import Projection
 
 METHOD = "ref-anchored-v1"
 ANCHORING_FILE = Path(__file__).resolve().parent / "data" / "anchoring.json"
-PATHS = ("device-rows", "device-rows+threads", "roofline-transfer")
+PATHS = ("device-rows", "device-rows+threads", "roofline-transfer", "roofline-transfer+runtime")
 # corrections of the device-to-device roofline ratio fitted on pairs of published rows
 TRANSFER_PARAMS = ("parallel", "int8_dot", "depthwise", "elementwise", "ops")
 # scales of the work-split distance: 0.25 of MACs moved between classes ≈ 10× the MACs ≈ one unit
@@ -98,7 +98,7 @@ class Anchoring:
 
     def band(self, path: str) -> tuple[float, float]:
         """(low, high) log offsets of the 80 % interval for ``path`` (device rows share one band)."""
-        group = "transfer" if path == "roofline-transfer" else "device"
+        group = "transfer" if path.startswith("roofline-transfer") else "device"
         return self.bands.get(group, self.bands.get("all", (math.log(0.7), math.log(1.3))))
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,62 +177,101 @@ def _pred(profile: Profile, work: Workload, precision: str, threads: int, cal: C
     return predict(profile, work, precision, threads, cal).total
 
 
-def device_similarity(a: Profile, b: Profile, threads_a: int, threads_b: int, precision: str) -> float:
+def kernel_profile(profile: Profile, int8_dot_kernels: bool | None) -> Profile:
+    """``profile`` as seen by int8 kernels that do (None/True: as the core table says) or do not
+    (False) use the cores' dot-product instructions: without them int8 runs at the widening-multiply
+    rate, 2× the fp32 peak, and the fitted ``int8_dot`` correction does not apply."""
+    if int8_dot_kernels is not False or all(c.int8_dot == "none" for c in profile.clusters):
+        return profile
+    clusters = tuple(c if c.int8_dot == "none" else replace(c, int8_dot="none", int8_gops=2.0 * c.fp32_gflops)
+                     for c in profile.clusters)
+    return replace(profile, clusters=clusters)
+
+
+def row_profile(profiles: Mapping[str, Profile], row: ReferenceRow) -> Profile:
+    """The profile a reference row was measured on, seen by the row's int8 kernels."""
+    return kernel_profile(profiles[row.device], row.int8_dot_kernels)
+
+
+def uses_dot(profile: Profile, int8_dot_kernels: bool | None) -> bool:
+    """True when int8 on ``profile`` runs on dot-product instructions with such kernels."""
+    return profile.big_cores[0].int8_dot != "none" and int8_dot_kernels is not False
+
+
+def device_similarity(a: Profile, b: Profile, threads_a: int, threads_b: int, precision: str,
+                      dot_a: bool | None = None, dot_b: bool | None = None) -> float:
     """Weight of a row of device ``b`` when carried to ``a``: rows at the same thread count and
-    (for int8) the same dot-product class transfer best; 1 for an identical setting."""
+    (for int8) the same dot-product class (core and kernels: ``dot_a`` / ``dot_b`` as in
+    :func:`kernel_profile`) transfer best; 1 for an identical setting."""
     w = math.exp(-0.5 * (math.log(threads_a / threads_b) / 0.7) ** 2)
-    if precision == "int8" and a.big_cores[0].int8_dot != b.big_cores[0].int8_dot:
+    if precision == "int8" and uses_dot(a, dot_a) != uses_dot(b, dot_b):
         w *= 0.5
     return w
 
 
 def _device_ms(device: Profile, precision: str, threads: int, runtime: str,
                work: Mapping[str, Workload], profiles: Mapping[str, Profile], pool: Sequence[ReferenceRow],
-               cal: Calibration, keys: set[str]) -> tuple[str, list[tuple[ReferenceRow, float, float, str]]]:
+               cal: Calibration, keys: set[str],
+               dot_kernels: bool | None = None) -> tuple[str, list[tuple[ReferenceRow, float, float, str]]]:
     """The path and, per usable row, (row, L_D in ms, device weight, how)."""
+    target = kernel_profile(device, dot_kernels)
     same = [r for r in device.references if r.runtime == runtime and r.precision == precision and r.key in keys]
-    exact = [r for r in same if r.threads == threads]
+    exact = [r for r in same if r.threads == threads and (precision != "int8" or uses_dot(device, r.int8_dot_kernels)
+                                                          == uses_dot(device, dot_kernels))]
     if exact:
         return "device-rows", [(r, r.latency_ms, 1.0, f"{device.name} row") for r in exact]
     if same:
         out = []
         for r in same:
             k = work[r.key]
-            scale = _pred(device, k, precision, threads, cal) / _pred(device, k, precision, r.threads, cal)
+            scale = (_pred(target, k, precision, threads, cal)
+                     / _pred(kernel_profile(device, r.int8_dot_kernels), k, precision, r.threads, cal))
             out.append((r, r.latency_ms * scale, 1.0,
-                        f"{device.name} row at {r.threads} thread(s) × roofline thread scaling {scale:.3g}"))
+                        f"{device.name} row at {r.threads} thread(s) × roofline thread/kernel scaling {scale:.3g}"))
         return "device-rows+threads", out
-    out = []
-    for r in pool:
-        if r.device == device.name or r.device not in profiles or r.runtime != runtime or r.precision != precision \
-                or r.key not in keys:
-            continue
-        other = profiles[r.device]
-        k = work[r.key]
-        scale = _pred(device, k, precision, threads, cal) / _pred(other, k, precision, r.threads, cal)
-        out.append((r, r.latency_ms * scale, device_similarity(device, other, threads, r.threads, precision),
-                    f"{r.device} row × roofline {device.name}/{r.device} {scale:.3g}"))
-    return "roofline-transfer", out
+    for path, same_runtime in (("roofline-transfer", True), ("roofline-transfer+runtime", False)):
+        out = []
+        for r in pool:
+            if r.device == device.name or r.device not in profiles or r.precision != precision \
+                    or r.key not in keys or (r.runtime == runtime) != same_runtime:
+                continue
+            other = row_profile(profiles, r)
+            k = work[r.key]
+            scale = _pred(target, k, precision, threads, cal) / _pred(other, k, precision, r.threads, cal)
+            how = f"{r.device} row × roofline {device.name}/{r.device} {scale:.3g}"
+            if not same_runtime:
+                how += f" (a {r.runtime} row standing in for {runtime}: no profile has a {runtime} row)"
+            out.append((r, r.latency_ms * scale, device_similarity(device, profiles[r.device], threads, r.threads,
+                                                                   precision, dot_kernels, r.int8_dot_kernels), how))
+        if out:
+            return path, out
+    return "roofline-transfer", []
 
 
 def project_anchored(user: Workload | None, ratios: Mapping[str, HostRatio], device: Profile, precision: str,
                      threads: int, runtime: str, host: Profile, anchoring: Anchoring,
                      profiles: Mapping[str, Profile], pool: Sequence[ReferenceRow] | None = None,
-                     work: Mapping[str, Workload] | None = None) -> AnchoredEstimate | None:
+                     work: Mapping[str, Workload] | None = None,
+                     int8_dot_kernels: bool | None = None) -> AnchoredEstimate | None:
     """Project the user's model onto ``device`` at ``precision`` / ``threads`` / ``runtime``.
 
     ``user`` is the model's work split, or None when it cannot be rebuilt (a third-party file):
     then the references weigh equally and there is no op-class differential (the note says so).
     ``ratios``: host ratios by reference key (``model@resolution``); ``work``: work split of each
     reference (default: the shipped ones); ``pool``: reference rows of other profiles for the
-    roofline transfer (default: every row of ``profiles``). Returns None when no profile has a
-    reference row for ``runtime`` at ``precision`` among the measured references."""
+    roofline transfer (default: every row of ``profiles``). ``int8_dot_kernels``: False projects for
+    int8 kernels without dot-product instructions (an older runtime, as some published rows were
+    measured); None: the core's fastest instruction (today's runtimes). When no profile has a row
+    for ``runtime``, rows of other runtimes stand in (path ``roofline-transfer+runtime``, said in the
+    note). Returns None when no profile has a reference row at ``precision`` among the measured
+    references."""
     work = dict(anchoring.workloads) | dict(work or {})
     keys = {k for k in ratios if k in work}
     if pool is None:
         pool = [r for p in profiles.values() for r in p.references]
     path, rows = _device_ms(device, precision, threads, runtime, work, profiles, pool, anchoring.transfer,
-                            keys)
+                            keys, int8_dot_kernels)
+    target = kernel_profile(device, int8_dot_kernels)
     if not rows:
         return None
     anchors = []
@@ -242,8 +281,8 @@ def project_anchored(user: Workload | None, ratios: Mapping[str, HostRatio], dev
         corr = 0.0
         if anchoring.alpha and user is not None:
             corr = anchoring.alpha * (
-                math.log(_pred(device, user, precision, threads, anchoring.transfer)
-                         / _pred(device, k, precision, threads, anchoring.transfer))
+                math.log(_pred(target, user, precision, threads, anchoring.transfer)
+                         / _pred(target, k, precision, threads, anchoring.transfer))
                 - math.log(_pred(host, user, hr.precision, hr.threads, None)
                            / _pred(host, k, hr.precision, hr.threads, None)))
         w = (similarity(user, k, anchoring.sigma) if user is not None else 1.0) * dev_w
@@ -262,7 +301,12 @@ def project_anchored(user: Workload | None, ratios: Mapping[str, HostRatio], dev
                                    f"(roofline thread scaling)",
             "roofline-transfer": f"{device.name} has no {runtime} {precision} reference row: hardware roofline "
                                  f"carries rows of {', '.join(refs)} from "
-                                 f"{', '.join(sorted({a.row.device or '?' for a in anchors}))}"}[path]
+                                 f"{', '.join(sorted({a.row.device or '?' for a in anchors}))}",
+            "roofline-transfer+runtime": f"no profile has a {runtime} {precision} reference row: hardware roofline "
+                                         f"carries {', '.join(sorted({a.row.runtime for a in anchors}))} rows of "
+                                         f"{', '.join(refs)} from "
+                                         f"{', '.join(sorted({a.row.device or '?' for a in anchors}))} (the "
+                                         f"runtimes are assumed equally fast; less accurate)"}[path]
     if user is None:
         note += "; the model's work split is unknown: references weighted equally, no op-class differential"
     return AnchoredEstimate(point_ms=point, low_ms=point * math.exp(lo), high_ms=point * math.exp(hi), path=path,
@@ -292,8 +336,8 @@ def fit_transfer(rows: Sequence[ReferenceRow], profiles: Mapping[str, Profile], 
 
     def residuals(theta: Any) -> Any:
         cal = Calibration(params=dict(zip(names, map(float, theta))))
-        pred = np.array([math.log(_pred(profiles[b.device], work[a.key], b.precision, b.threads, cal)
-                                  / _pred(profiles[a.device], work[a.key], a.precision, a.threads, cal))
+        pred = np.array([math.log(_pred(row_profile(profiles, b), work[a.key], b.precision, b.threads, cal)
+                                  / _pred(row_profile(profiles, a), work[a.key], a.precision, a.threads, cal))
                          for a, b in pairs])
         return np.concatenate([y - pred, math.sqrt(ridge * len(pairs) / 10) * theta])
 

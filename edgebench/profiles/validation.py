@@ -117,7 +117,8 @@ def held_out(profiles: Mapping[str, Profile], host: Profile, pairs: HostPairs, w
             keep = [r for r in test if r.key != row.key and usable(r)] if setting == "device-rows" else []
             dev = without_device_rows(profiles[device], keep)
             est = project_anchored(work[row.key], ratios, dev, row.precision, row.threads, row.runtime, host,
-                                   anchoring, others | {device: dev}, pool=train, work=work)
+                                   anchoring, others | {device: dev}, pool=train, work=work,
+                                   int8_dot_kernels=row.int8_dot_kernels)
             out.append(Held(row, setting, est, hp))
     return out
 
@@ -142,7 +143,7 @@ def with_bands(held: Sequence[Held], low: float = 0.1, high: float = 0.9,
 
 
 def _group(path: str) -> str:
-    return "transfer" if path == "roofline-transfer" else "device"
+    return "transfer" if path.startswith("roofline-transfer") else "device"
 
 
 def summary(banded: Sequence[tuple[Held, float, float]], tolerance: float = 0.30) -> dict[str, float]:
