@@ -289,7 +289,8 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
     ratios = {}
     for k in keys:
         per_round = [u / r for u, r in zip(med["user"], med[k])]
-        ratios[k] = HostRatio(k, statistics.median(per_round), ratio_precision, effective, tuple(per_round))
+        ratios[k] = HostRatio(k, statistics.median(per_round), ratio_precision, effective, tuple(per_round),
+                              reference_ms=statistics.median(med[k]))
     summary = {"threads": threads, "effective_threads": effective, "timer": data.get("timer"),
                "rounds": data["rounds"], "round_medians_ms": med,
                "wall_round_medians_ms": data.get("wall_round_medians_ms"),

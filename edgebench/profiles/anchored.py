@@ -79,10 +79,12 @@ class HostRatio:
     precision: str
     threads: int
     round_ratios: tuple[float, ...] = ()
+    reference_ms: float | None = None  # the reference's own host time (median of round medians), if known
 
     def to_dict(self) -> dict[str, Any]:
         return {"reference": self.reference, "ratio": self.ratio, "precision": self.precision,
-                "threads": self.threads, "round_ratios": list(self.round_ratios)}
+                "threads": self.threads, "round_ratios": list(self.round_ratios),
+                "reference_ms": self.reference_ms}
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ class Anchoring:
     bands: dict[str, tuple[float, float]] = field(default_factory=dict)
     workloads: dict[str, Workload] = field(default_factory=dict)  # work of every published reference model
     source: str = "defaults"
+    # the host side of the op-class differential: "fitted" = this host's own compute / fixed-cost split
+    # fitted on its reference timings (:func:`fit_host`); "profile" = the host profile's roofline
+    host_model: str = "fitted"
+    host_alpha: float | None = None  # weight of the host side of the differential (None: α)
 
     def band(self, path: str) -> tuple[float, float]:
         """(low, high) log offsets of the 80 % interval for ``path`` (device rows share one band)."""
@@ -104,7 +110,8 @@ class Anchoring:
     def to_dict(self) -> dict[str, Any]:
         return {"transfer": self.transfer.to_dict(), "alpha": self.alpha, "sigma": self.sigma,
                 "bands": {k: list(v) for k, v in self.bands.items()},
-                "workloads": {k: w.to_dict() for k, w in sorted(self.workloads.items())}, "source": self.source}
+                "workloads": {k: w.to_dict() for k, w in sorted(self.workloads.items())}, "source": self.source,
+                "host_model": self.host_model, "host_alpha": self.host_alpha}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Anchoring":
@@ -112,7 +119,8 @@ class Anchoring:
                    sigma=float(d.get("sigma", 1.0)), bands={k: (float(v[0]), float(v[1]))
                                                            for k, v in d.get("bands", {}).items()},
                    workloads={k: Workload.from_dict(w) for k, w in d.get("workloads", {}).items()},
-                   source=str(d.get("source", "")))
+                   source=str(d.get("source", "")), host_model=str(d.get("host_model", "fitted")),
+                   host_alpha=None if d.get("host_alpha") is None else float(d["host_alpha"]))
 
 
 def load_anchoring(path: Path = ANCHORING_FILE) -> Anchoring:
@@ -175,6 +183,48 @@ def similarity(a: Workload, b: Workload, sigma: float) -> float:
 
 def _pred(profile: Profile, work: Workload, precision: str, threads: int, cal: Calibration | None) -> float:
     return predict(profile, work, precision, threads, cal).total
+
+
+@dataclass(frozen=True)
+class HostFit:
+    """This host's time of a model as ``compute · C + fixed · F`` (ms), where C is the host
+    profile's roofline time of the MAC-bound classes (dense, depthwise, matmul) and F that of the
+    fixed costs (element-wise traffic, per-operator dispatch): fitted on the host's own reference
+    timings, so that a host with wide SIMD (AVX-512: MACs cheap, dispatch not) ranks models as it
+    really does, not as the generic x86 profile says."""
+
+    compute: float
+    fixed: float
+    n: int
+
+    def predict(self, host: Profile, work: Workload, precision: str, threads: int) -> float:
+        c, f = split_cost(host, work, precision, threads)
+        return self.compute * c + self.fixed * f
+
+
+def split_cost(host: Profile, work: Workload, precision: str, threads: int) -> tuple[float, float]:
+    """(MAC-bound ms, fixed-cost ms) of ``work`` by the host profile's roofline (no corrections)."""
+    b = predict(host, work, precision, threads, None)
+    return b.dense + b.depthwise + b.matmul, b.elementwise + b.ops
+
+
+def fit_host(host: Profile, work: Mapping[str, Workload], reference_ms: Mapping[str, float], precision: str,
+             threads: int, min_refs: int = 2) -> HostFit | None:
+    """Non-negative least squares of the relative error ``(a·C_k + b·F_k) / t_k − 1`` over the
+    references ``k`` timed here (``reference_ms``: host ms; keys without a work split are skipped).
+    None when fewer than ``min_refs`` references are usable or both factors come out 0."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    keys = [k for k in sorted(reference_ms) if k in work and reference_ms[k] and reference_ms[k] > 0]
+    if len(keys) < min_refs:
+        return None
+    rows = [split_cost(host, work[k], precision, threads) for k in keys]
+    a = np.array([[c / reference_ms[k], f / reference_ms[k]] for k, (c, f) in zip(keys, rows)])
+    sol, _ = nnls(a, np.ones(len(keys)))
+    if sol[0] <= 0 and sol[1] <= 0:
+        return None
+    return HostFit(float(sol[0]), float(sol[1]), len(keys))
 
 
 def kernel_profile(profile: Profile, int8_dot_kernels: bool | None) -> Profile:
@@ -274,17 +324,27 @@ def project_anchored(user: Workload | None, ratios: Mapping[str, HostRatio], dev
     target = kernel_profile(device, int8_dot_kernels)
     if not rows:
         return None
+    host_fit = None
+    if anchoring.host_model == "fitted" and user is not None:
+        first = next(iter(ratios.values()))
+        host_fit = fit_host(host, work, {k: r.reference_ms for k, r in ratios.items() if r.reference_ms},
+                            first.precision, first.threads)
+
+    def host_pred(m: Workload, hr: HostRatio) -> float:
+        if host_fit is not None:
+            return host_fit.predict(host, m, hr.precision, hr.threads)
+        return _pred(host, m, hr.precision, hr.threads, None)
+
     anchors = []
     for row, device_ms, dev_w, how in rows:
         k = work[row.key]
         hr = ratios[row.key]
         corr = 0.0
-        if anchoring.alpha and user is not None:
-            corr = anchoring.alpha * (
-                math.log(_pred(target, user, precision, threads, anchoring.transfer)
-                         / _pred(target, k, precision, threads, anchoring.transfer))
-                - math.log(_pred(host, user, hr.precision, hr.threads, None)
-                           / _pred(host, k, hr.precision, hr.threads, None)))
+        if user is not None:
+            beta = anchoring.alpha if anchoring.host_alpha is None else anchoring.host_alpha
+            corr = (anchoring.alpha * math.log(_pred(target, user, precision, threads, anchoring.transfer)
+                                               / _pred(target, k, precision, threads, anchoring.transfer))
+                    - beta * math.log(host_pred(user, hr) / host_pred(k, hr)))
         w = (similarity(user, k, anchoring.sigma) if user is not None else 1.0) * dev_w
         est = hr.ratio * device_ms * math.exp(corr)
         anchors.append(Anchor(row.key, device_ms, hr.ratio, corr, w, est, row, how))

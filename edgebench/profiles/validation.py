@@ -53,7 +53,8 @@ class HostPairs:
         if not a or not b:
             return None
         per_round = [x / y for x, y in zip(a, b)]
-        return HostRatio(ref, statistics.median(per_round), precision, self.threads, tuple(per_round))
+        return HostRatio(ref, statistics.median(per_round), precision, self.threads, tuple(per_round),
+                         reference_ms=statistics.median(b))
 
     def ratios(self, user: str, precision: str, exclude: set[str] = frozenset()) -> dict[str, HostRatio]:
         """Host ratios of ``user`` to every other measured key at ``precision``."""
