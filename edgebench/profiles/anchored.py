@@ -279,20 +279,24 @@ def _device_ms(device: Profile, precision: str, threads: int, runtime: str,
             out.append((r, r.latency_ms * scale, 1.0,
                         f"{device.name} row at {r.threads} thread(s) × roofline thread/kernel scaling {scale:.3g}"))
         return "device-rows+threads", out
+    # rows of this device at other runtimes also stand in when no profile has a row for the runtime
+    own_other = [r for r in device.references if r.runtime != runtime]
     for path, same_runtime in (("roofline-transfer", True), ("roofline-transfer+runtime", False)):
         out = []
-        for r in pool:
-            if r.device == device.name or r.device not in profiles or r.precision != precision \
+        for r in list(pool) + ([] if same_runtime else own_other):
+            own = r.device == device.name
+            if (own and same_runtime) or (not own and r.device not in profiles) or r.precision != precision \
                     or r.key not in keys or (r.runtime == runtime) != same_runtime:
                 continue
-            other = row_profile(profiles, r)
+            other = kernel_profile(device if own else profiles[r.device], r.int8_dot_kernels)
             k = work[r.key]
             scale = _pred(target, k, precision, threads, cal) / _pred(other, k, precision, r.threads, cal)
             how = f"{r.device} row × roofline {device.name}/{r.device} {scale:.3g}"
             if not same_runtime:
                 how += f" (a {r.runtime} row standing in for {runtime}: no profile has a {runtime} row)"
-            out.append((r, r.latency_ms * scale, device_similarity(device, profiles[r.device], threads, r.threads,
-                                                                   precision, dot_kernels, r.int8_dot_kernels), how))
+            out.append((r, r.latency_ms * scale, device_similarity(device, device if own else profiles[r.device],
+                                                                   threads, r.threads, precision, dot_kernels,
+                                                                   r.int8_dot_kernels), how))
         if out:
             return path, out
     return "roofline-transfer", []
@@ -426,8 +430,13 @@ def quantile_band(log_errors: Iterable[float], low: float = 0.1, high: float = 0
 def reference_keys_for(runtime: str, precision: str, profiles: Iterable[Profile],
                        available: Iterable[str]) -> list[str]:
     """Reference models (``model@resolution`` among ``available``) that some profile has a
-    ``runtime`` / ``precision`` row for: the ones worth measuring beside the user's artifact."""
+    ``runtime`` / ``precision`` row for: the ones worth measuring beside the user's artifact. When no
+    profile has a ``runtime`` row at all, the ones with a row of any runtime at ``precision`` (they
+    stand in, see :func:`project_anchored`)."""
+    profiles = list(profiles)
     have = {r.key for p in profiles for r in p.references if r.runtime == runtime and r.precision == precision}
+    if not have:  # no profile has a row for the runtime: rows of other runtimes stand in (roofline-transfer+runtime)
+        have = {r.key for p in profiles for r in p.references if r.precision == precision}
     return sorted(k for k in available if k in have)
 
 
@@ -476,7 +485,8 @@ def project_run_anchored(run: Any, targets: Sequence[Profile], threads: Sequence
             cal = calibration or load_calibration()
             legacy = project(w, run.latency.p50_ms, precision, host, run_threads(run, host_env.get("cores")),
                              device, t, cal)
-            note = (f"no profile has a {runtime} {precision} reference row among the measured references: "
+            note = (f"no profile has a {precision} reference row of {runtime} or any other runtime among the "
+                    f"measured references: "
                     f"host-efficiency roofline from this machine's p50 (inherits the host's noise; less accurate)")
             out.append(Projection(
                 run_id=run.run_id, profile=device.name, tier=device.tier, threads=t, point_ms=legacy.point_ms,
