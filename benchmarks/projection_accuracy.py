@@ -273,6 +273,13 @@ def report(rows: list[dict], cache: dict, write: bool = False) -> None:
         print(f"wrote {CALIBRATION_FILE} (params {data['calibration']['params']})")
 
 
+def timer_of(cache: dict) -> str:
+    """What a cache's per-round medians measure: "cpu" (thread CPU time) or "wall" (perf_counter;
+    caches written before the CPU timer record no timer and were wall-clock)."""
+    timers = sorted({m.get("timer") or "wall (not recorded)" for m in cache["measurements"].values() if "ms" in m})
+    return "/".join(timers) or "?"
+
+
 def cpu_line() -> str:
     """``CPU: <model> | flags: avx2 fma … | <n> cores, load <1-min avg>`` for every printed figure."""
     from edgebench.runner.probes import cpu_flags, cpu_model
@@ -319,7 +326,7 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
     when = sorted({m.get("measured_at", "?") for m in cache["measurements"].values() if "ms" in m})
     keep = (lambda r: holdout_source.lower() not in r.source.lower()) if holdout_source else None
     cpus = sorted({m.get("cpu") for m in cache["measurements"].values() if "cpu" in m})
-    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {cpus}")
+    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {cpus}, timer {timer_of(cache)}")
     print(f"now: {cpu_line()}")
     print(f"op-class differential uses host profile {host.name} ({how})")
     if holdout_source:
@@ -372,7 +379,11 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
         o_cpu = sorted({m.get("cpu", "?") for m in other["measurements"].values() if "cpu" in m})
         o_when = sorted({m.get("measured_at", "?") for m in other["measurements"].values() if "ms" in m})
         print(f"\n== the same projections from a second host's measurements ({Path(other_host).name}: {o_cpu}, "
-              f"{', '.join(o_when)}) vs this cache ==")
+              f"{', '.join(o_when)}, timer {timer_of(other)}) vs this cache (timer {timer_of(cache)}) ==")
+        if timer_of(other) != timer_of(cache):
+            print("  note: the two caches were timed differently; on a loaded machine the wall clock stretches calls "
+                  "longer than a scheduler slice (~2× at load 6 on 2 cores) but not ~1 ms ones, which skews ratios "
+                  "of small models to large ones (see the README)")
         import numpy as np
 
         for setting in V.SETTINGS:

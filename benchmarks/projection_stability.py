@@ -151,7 +151,7 @@ def other_host(sessions: list[dict], keys: list[str], targets, runtime: str, hos
     """A real second x86 host: the reference models projected as if each were the user's model, from
     this machine's sessions and from the host measurements cached by projection_accuracy.py (another
     machine, another day); prints both and the largest difference."""
-    from projection_accuracy import CACHE, load_cache, workloads
+    from projection_accuracy import CACHE, load_cache, timer_of, workloads
 
     from edgebench.profiles.calibration import reference_rows
     from edgebench.profiles.workload import Workload
@@ -167,7 +167,7 @@ def other_host(sessions: list[dict], keys: list[str], targets, runtime: str, hos
     dates = sorted({v.get("measured_at", "?") for v in theirs.values()})
     work = {k: Workload.from_dict(w) for k, w in workloads(reference_rows(), cache).items()}
     print(f"\n== two real hosts: this one ({cpu_line()}) vs {CACHE.name} ({', '.join(cpus)}, {', '.join(dates)}, "
-          f"flags not recorded) ==")
+          f"flags not recorded, timer {timer_of(cache)}) ==")
     # before / after: the host side of the op-class differential from the generic host profile, or
     # fitted on each host's own reference timings (an AVX-512 host does MACs relatively faster)
     variants = {"profile": replace(anchoring, host_model="profile"), "fitted": replace(anchoring, host_model="fitted")}
