@@ -18,6 +18,9 @@ its source). For every usable reference ``k`` (all times in ms, logs natural)::
 log10 MACs): a depthwise-heavy model leans on the MobileNets, a dense one on ResNet18, an
 attention-heavy one on whatever is closest (and the differential term carries the rest).
 ``pred`` is the roofline-by-operator-class of :func:`edgebench.profiles.projection.predict`.
+On the host side ``pred_H`` is, by default, that roofline refitted on the host's own reference
+timings (:func:`fit_host`: one factor for the MAC-bound classes, one for the fixed costs), so that
+a host whose SIMD makes MACs relatively cheap (AVX-512) does not pass its own op-mix bias on.
 
 ``L_D(k)`` comes, in this order (the first that has a row wins; the row says which):
 
@@ -28,8 +31,15 @@ attention-heavy one on whatever is closest (and the differential term carries th
 3. ``roofline-transfer`` — no row on this device: rows of the same reference on *other* profiles,
    each carried over by the roofline ratio ``pred_D(k) / pred_E(k)`` (with fitted corrections,
    :func:`fit_transfer`), weighted towards the most similar devices.
+4. ``roofline-transfer+runtime`` — no profile has a row for the runtime at all: rows of other
+   runtimes stand in the same way (the runtimes assumed equally fast; the note says so).
 
-When no profile has a row for the runtime and precision at all, :func:`project_anchored` returns
+int8 rows carry whether their kernels used the cores' dot-product instructions
+(:attr:`ReferenceRow.int8_dot_kernels`, from ``data/reference/sources.toml``): a row measured
+without them is carried by the roofline of the core *without* sdot (:func:`kernel_profile`), and the
+projection is for today's kernels unless asked otherwise.
+
+When no profile has a row at the precision at all, :func:`project_anchored` returns
 None and the caller falls back to the host-efficiency roofline (``projection.project``), saying so.
 
 int8 rows are projected from the device's int8 rows — never from the host's int8/fp32 speed-up.
