@@ -5,12 +5,24 @@ model's latency on a named device, with its source) is projected as if it were a
 device has never run: from THIS machine's paired measurement of that model against the other
 reference models (TFLite artifacts, random-init weights, timed interleaved with ai_edge_litert),
 with every fitted quantity — transfer corrections, interval bands — fitted on the OTHER devices'
-rows only (:mod:`edgebench.profiles.validation`). Two settings:
+rows only (:mod:`edgebench.profiles.validation`).
+
+What "leave-one-DEVICE-out" means here (issue 15), precisely: for each device D in turn, every
+row of D is projected with D contributing NOTHING — no row of any model, at any precision, thread
+count or runtime — to the anchors, to the transfer fit, or to the interval band; D is known only by
+its hardware description (core type, clock, counts, memory: what a user writes in a profile).
+That is the setting ``unseen``, and the goals (≥ 85 % within ±30 %, 80 %-interval coverage
+75–85 %) are judged on it, over EVERY published row: a row that cannot be projected counts as a
+miss. For comparison only:
 
   device-rows  the held-out device keeps its rows of the OTHER reference models (a profile with
-               published or measured reference rows);
-  unseen       it keeps none: its rows come from other devices through the roofline (a profile
-               written from core type, clock and count alone).
+               published or measured reference rows; weaker: D's other rows anchor it).
+
+Int8 rows are projected for the kernels their source ran (``data/reference/sources.toml``: the
+2018/2019 TFLite sources predate dot-product kernels, so a Pixel 3 int8 row is not an sdot row).
+The two-host section compares projections from this cache and from a second host's cache, with
+the host side of the op-class differential from the generic host profile (before) and fitted on
+each host's own reference timings (after).
 
 Prints, per setting, the share within ±30 %, Spearman, median |error|, and the coverage of the
 80 % interval (goals: ≥ 85 %, coverage 75–85 %), the CPU model and flags beside every figure.
@@ -261,6 +273,13 @@ def report(rows: list[dict], cache: dict, write: bool = False) -> None:
         print(f"wrote {CALIBRATION_FILE} (params {data['calibration']['params']})")
 
 
+def timer_of(cache: dict) -> str:
+    """What a cache's per-round medians measure: "cpu" (thread CPU time) or "wall" (perf_counter;
+    caches written before the CPU timer record no timer and were wall-clock)."""
+    timers = sorted({m.get("timer") or "wall (not recorded)" for m in cache["measurements"].values() if "ms" in m})
+    return "/".join(timers) or "?"
+
+
 def cpu_line() -> str:
     """``CPU: <model> | flags: avx2 fma … | <n> cores, load <1-min avg>`` for every printed figure."""
     from edgebench.runner.probes import cpu_flags, cpu_model
@@ -289,6 +308,7 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
                     other_host: str | None = None) -> None:
     """Leave-one-device-out over every shipped profile's reference rows; print rows and summaries."""
     import math
+    from dataclasses import replace
 
     from edgebench.profiles import validation as V
     from edgebench.profiles.anchored import ANCHORING_FILE, Anchoring, fit_transfer, quantile_band
@@ -300,11 +320,13 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
     host, how = host_profile(load_profiles(), cpu_model(), platform.machine())
     work = {k: Workload.from_dict(w) for k, w in workloads(rows, cache).items()}
     pairs = host_pairs(cache)
-    base = Anchoring(alpha=0.5, sigma=1.0, workloads=work)
+    # α = 0.5 (device and host sides of the differential alike); host side fitted on the host's own
+    # reference timings (see anchored.fit_host)
+    base = Anchoring(alpha=0.5, sigma=1.0, workloads=work, host_model="fitted")
     when = sorted({m.get("measured_at", "?") for m in cache["measurements"].values() if "ms" in m})
     keep = (lambda r: holdout_source.lower() not in r.source.lower()) if holdout_source else None
     cpus = sorted({m.get("cpu") for m in cache["measurements"].values() if "cpu" in m})
-    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {cpus}")
+    print(f"host measurements: {CACHE.name}, measured {', '.join(when)} on {cpus}, timer {timer_of(cache)}")
     print(f"now: {cpu_line()}")
     print(f"op-class differential uses host profile {host.name} ({how})")
     if holdout_source:
@@ -342,10 +364,14 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
     for (setting, int8_from), (held, banded) in results.items():
         s = V.summary(banded)
         missing = sum(h.estimate is None for h in held)
-        print(f"{setting:12} int8 ratio from {int8_from}: {s['rows']} rows projected ({missing} not): "
-              f"within ±30 % {100 * s['within']:.0f} % (goal ≥ 85 %)   Spearman {s['spearman']:.3f}   "
-              f"median |error| {100 * s['median_abs_error']:.0f} %   RMS log {s['rms_log']:.3f}   "
-              f"80 % interval coverage {100 * s['interval_coverage']:.0f} % (goal 75–85 %)")
+        # honest denominator: every published row; a row with no projection is a miss
+        hits = sum(abs(h.estimate.point_ms / h.row.latency_ms - 1) <= 0.30 for h in held if h.estimate)
+        inside = sum(lo <= h.row.latency_ms <= hi for h, lo, hi in banded)
+        judged = "  ← the goal is judged here" if (setting, int8_from) == ("unseen", "fp32") else ""
+        print(f"{setting:12} int8 ratio from {int8_from}: {len(held)} rows, {missing} not projected: "
+              f"within ±30 % {100 * hits / len(held):.0f} % of all rows (goal ≥ 85 %)   Spearman "
+              f"{s['spearman']:.3f}   median |error| {100 * s['median_abs_error']:.0f} %   RMS log {s['rms_log']:.3f}   "
+              f"80 % interval coverage {100 * inside / len(held):.0f} % (goal 75–85 %){judged}")
     pooled: dict = {}
     if other_host:
         other = json.loads(Path(other_host).read_text())
@@ -353,16 +379,29 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
         o_cpu = sorted({m.get("cpu", "?") for m in other["measurements"].values() if "cpu" in m})
         o_when = sorted({m.get("measured_at", "?") for m in other["measurements"].values() if "ms" in m})
         print(f"\n== the same projections from a second host's measurements ({Path(other_host).name}: {o_cpu}, "
-              f"{', '.join(o_when)}) vs this cache ==")
+              f"{', '.join(o_when)}, timer {timer_of(other)}) vs this cache (timer {timer_of(cache)}) ==")
+        if timer_of(other) != timer_of(cache):
+            print("  note: the two caches were timed differently; on a loaded machine the wall clock stretches calls "
+                  "longer than a scheduler slice (~2× at load 6 on 2 cores) but not ~1 ms ones, which skews ratios "
+                  "of small models to large ones (see the README)")
+        import numpy as np
+
         for setting in V.SETTINGS:
+            # before: the host side of the op-class differential from the generic host profile
+            b_mine = V.held_out(profiles, host, pairs, work, replace(base, host_model="profile"), setting,
+                                calibrate_on=keep)
+            b_theirs = V.held_out(profiles, host, o_pairs, work, replace(base, host_model="profile"), setting,
+                                  calibrate_on=keep)
+            d = np.abs([t.projected_ms / m.projected_ms - 1 for m, t in zip(b_mine, b_theirs)
+                        if t.estimate is not None and m.estimate is not None])
+            print(f"  {setting:12} host side from the host profile (before): |difference| median "
+                  f"{100 * np.median(d):.1f} %, max {100 * d.max():.1f} %, within 10 %: {100 * np.mean(d <= 0.10):.0f} %")
             mine = {id(h.row): h for h in results[(setting, "fp32")][0]}
             theirs = V.held_out(profiles, host, o_pairs, work, base, setting, calibrate_on=keep)
             diffs = [t.projected_ms / mine[id(t.row)].projected_ms - 1 for t in theirs
                      if t.estimate is not None and mine[id(t.row)].estimate is not None]
-            import numpy as np
-
             d = np.abs(np.array(diffs))
-            print(f"  {setting:12} {len(d)} rows: |difference| median {100 * np.median(d):.1f} %, 90th pct "
+            print(f"  {setting:12} host side fitted on each host's references (after), {len(d)} rows: |difference| median {100 * np.median(d):.1f} %, 90th pct "
                   f"{100 * np.quantile(d, 0.9):.1f} %, max {100 * d.max():.1f} %, within 10 %: "
                   f"{100 * np.mean(d <= 0.10):.0f} % of rows (goal: agree within 10 %)")
             # a user's host is neither: size the interval from both hosts' held-out errors
@@ -375,25 +414,28 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
                   f"{100 * sp['within']:.0f} %, "
                   f"80 % interval coverage {100 * sp['interval_coverage']:.0f} %; second host alone: within ±30 % "
                   f"{100 * so['within']:.0f} %, coverage {100 * so['interval_coverage']:.0f} %")
-    held, banded = results[("device-rows", "fp32")]
-    sources = sorted({h.row.source for h, _, _ in banded})
-    print("\nper source (setting device-rows, fp32 ratios):")
-    for src in sources:
-        sub = [b for b in banded if b[0].row.source == src]
-        s = V.summary(sub)
-        print(f"  {src:70} {s['rows']:>2} rows  within ±30 % {100 * s['within']:3.0f} %  coverage "
-              f"{100 * s['interval_coverage']:3.0f} %")
+    for setting in ("unseen", "device-rows"):
+        held, banded = results[(setting, "fp32")]
+        sources = sorted({h.row.source for h, _, _ in banded})
+        print(f"\nper source (setting {setting}, fp32 ratios):")
+        for src in sources:
+            sub = [b for b in banded if b[0].row.source == src]
+            s = V.summary(sub)
+            tag = "  (validation only)" if keep is not None and not keep(sub[0][0].row) else ""
+            print(f"  {src:70} {s['rows']:>2} rows  within ±30 % {100 * s['within']:3.0f} %  coverage "
+                  f"{100 * s['interval_coverage']:3.0f} %{tag}")
     if write:
         every = [r for p in profiles.values() for r in p.references if keep is None or keep(r)]
         transfer = fit_transfer(every, profiles, work)
         bands = {}
-        for group, setting, path_ok in (("device", "device-rows", lambda p: p != "roofline-transfer"),
-                                        ("transfer", "unseen", lambda p: p == "roofline-transfer")):
+        for group, setting, path_ok in (("device", "device-rows", lambda p: not p.startswith("roofline-transfer")),
+                                        ("transfer", "unseen", lambda p: p.startswith("roofline-transfer"))):
             errs = [h.log_error for h in pooled.get(setting) or results[(setting, "fp32")][0]
                     if h.estimate is not None and path_ok(h.estimate.path) and (keep is None or keep(h.row))]
             bands[group] = quantile_band(errs)
         published = {f"{r['model']}@{r['resolution']}" for r in rows}
         data = Anchoring(transfer=transfer, alpha=base.alpha, sigma=base.sigma, bands=bands,
+                         host_model=base.host_model,
                          workloads={k: w for k, w in work.items() if k in published},
                          source=f"benchmarks/projection_accuracy.py --write, "
                                 f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}: transfer fitted on "

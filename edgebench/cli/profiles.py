@@ -254,7 +254,7 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
     keys = reference_keys_for(runtime or "", precision, everything.values(),
                               [f"{m}@{r}" for m, r in ZOO_REFERENCES.items()]) if why is None else []
     if why is None and not keys:
-        why = f"no profile has a {runtime} {precision} row for a zoo reference model"
+        why = f"no profile has a {precision} row (of {runtime} or another runtime) for a zoo reference model"
     if why is not None:
         err_console.print(f"[yellow]note[/] {run.model} {run.variant}: {why}: host-efficiency roofline instead",
                           highlight=False, soft_wrap=True)
@@ -289,7 +289,8 @@ def _project_paired(run, runs: list, chosen: list, settings: list[str], everythi
     ratios = {}
     for k in keys:
         per_round = [u / r for u, r in zip(med["user"], med[k])]
-        ratios[k] = HostRatio(k, statistics.median(per_round), ratio_precision, effective, tuple(per_round))
+        ratios[k] = HostRatio(k, statistics.median(per_round), ratio_precision, effective, tuple(per_round),
+                              reference_ms=statistics.median(med[k]))
     summary = {"threads": threads, "effective_threads": effective, "timer": data.get("timer"),
                "rounds": data["rounds"], "round_medians_ms": med,
                "wall_round_medians_ms": data.get("wall_round_medians_ms"),

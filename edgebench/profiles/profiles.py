@@ -289,7 +289,7 @@ def parse(data: dict[str, Any], path: Path | str = "<profile>") -> Profile:
             threads=x.get("threads", int, positive=True), runtime=x.get("runtime", str),
             latency_ms=x.get("latency_ms", float, positive=True), source=x.get("source", str),
             resolution=x.get("resolution", int, 224, positive=True), engine=x.get("engine", str, None),
-            device=name))
+            int8_dot_kernels=x.get("int8_dot_kernels", bool, None), device=name))
     return Profile(
         name=name, tier=tier, device_class=r.get("device_class", str, fastest.core),
         description=r.get("description", str, ""),
@@ -376,6 +376,8 @@ def reference_toml(row: ReferenceRow) -> str:
              f"source = {_toml_str(row.source)}"]
     if row.engine:
         lines.insert(-1, f"engine = {_toml_str(row.engine)}")
+    if row.int8_dot_kernels is not None:
+        lines.insert(-1, f"int8_dot_kernels = {'true' if row.int8_dot_kernels else 'false'}")
     return "\n".join(lines) + "\n"
 
 

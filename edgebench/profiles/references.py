@@ -34,6 +34,8 @@ CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ed
 # published runtime label → runner runtime name, as data; the kernel library is kept in ``engine``
 # so that PyTorch/qnnpack int8 rows stay distinguishable in reports
 RUNTIME_LABELS = DATA / "reference" / "runtime_labels.toml"
+# published source → year and whether its int8 kernels used dot-product instructions, as data
+SOURCES = DATA / "reference" / "sources.toml"
 
 # zoo models usable as references: name → input resolution. The zoo builds them reproducibly
 # (random init, fixed seed), so the work, and the timing, are the same for every user.
@@ -59,6 +61,9 @@ class ReferenceRow:
     resolution: int = 224
     engine: str | None = None
     device: str | None = None  # the profile it belongs to (filled in when the profile is loaded)
+    # False: measured with int8 kernels that did not use the core's dot-product instructions (an
+    # older runtime; data/reference/sources.toml says which sources); None/True: the core's fastest
+    int8_dot_kernels: bool | None = None
 
     @property
     def key(self) -> str:
@@ -81,6 +86,17 @@ def runtime_name(label: str) -> tuple[str, str | None]:
                       hint="use a runner runtime name: litert, torch, onnxruntime, executorch, coreml")
 
 
+def source_dot_kernels(source: str, path: Path = SOURCES) -> bool | None:
+    """Whether the int8 kernels behind a published ``source`` used the core's dot-product
+    instructions (``sources.toml``; first substring match, case-insensitive); None when the source
+    is not listed (then the core's fastest int8 instruction is assumed)."""
+    low = source.lower()
+    for entry in tomllib.loads(path.read_text()).get("source", []):
+        if entry["contains"].lower() in low:
+            return bool(entry["int8_dot_kernels"])
+    return None
+
+
 def published_rows(path: Path = PUBLISHED_CSV) -> list[dict[str, str]]:
     """The published latency table as read: one dict per row (model, width, resolution, precision,
     device, cpu, threads, runtime, latency_ms, source)."""
@@ -99,7 +115,8 @@ def rows_for(device_names: Iterable[str], path: Path = PUBLISHED_CSV) -> list[Re
         out.append(ReferenceRow(model=r["model"], precision="int8" if r["precision"] in ("int8", "uint8") else
                                 r["precision"], threads=int(r["threads"]), runtime=runtime,
                                 latency_ms=float(r["latency_ms"]), source=r["source"],
-                                resolution=int(r["resolution"]), engine=engine))
+                                resolution=int(r["resolution"]), engine=engine,
+                                int8_dot_kernels=source_dot_kernels(r["source"])))
     return out
 
 

@@ -212,6 +212,13 @@ def test_published_as_and_reference_tables_become_reference_rows(tmp_path):
                       'latency_ms = 95.5\nsource = "my bench"\n')
     p = P.load_file(write(tmp_path, text))
     assert p.references[0].key == "mobilenet_v2@224" and p.references[0].latency_ms == 95.5
+    assert p.references[0].int8_dot_kernels is None
+    old = P.load_file(write(tmp_path, text.replace('source = "my bench"', 'int8_dot_kernels = false\nsource = "old"')))
+    assert old.references[0].int8_dot_kernels is False
+    assert "int8_dot_kernels = false" in P.reference_toml(old.references[0])
+    # published rows know their kernels from data/reference/sources.toml
+    assert {r.int8_dot_kernels for r in P.load_profiles()["pixel3"].references} == {False}
+    assert {r.int8_dot_kernels for r in P.load_profiles()["pixel4"].references} == {True}
     with pytest.raises(ConfigError, match=r"field reference\[0\]\.latency_ms must be > 0"):
         P.load_file(write(tmp_path, text.replace("95.5", "-1")))
     with pytest.raises(ConfigError, match=r"field reference\[0\]\.source is missing"):

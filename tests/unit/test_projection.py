@@ -310,8 +310,14 @@ def test_device_without_rows_gets_them_through_the_roofline_and_says_so():
     assert e.path == "roofline-transfer" and e.point_ms == pytest.approx(2.0 * 10.0 / 2)
     assert (e.low_ms, e.high_ms) == pytest.approx((0.5 * e.point_ms, 2.0 * e.point_ms))
     assert "no litert fp32 reference row" in e.note and "slow" in e.note
-    # no row for the runtime anywhere: nothing to anchor on (the caller falls back, saying so)
-    assert A.project_anchored(DENSE, {"a@224": hr("a@224", 2.0)}, fast, "fp32", 1, "torch",
+    # no torch row anywhere: the litert row stands in (runtimes assumed equally fast), and the note says so
+    t = A.project_anchored(DENSE, {"a@224": hr("a@224", 2.0)}, fast, "fp32", 1, "torch",
+                           toy("host", tier="host"), NO_KNOBS, profiles, work={"a@224": DENSE})
+    assert t.path == "roofline-transfer+runtime" and t.point_ms == pytest.approx(10.0)
+    assert "no profile has a torch fp32 reference row" in t.note and "litert rows" in t.note
+    assert (t.low_ms, t.high_ms) == pytest.approx((0.5 * t.point_ms, 2.0 * t.point_ms))  # the transfer band
+    # no row at the precision anywhere: nothing to anchor on (the caller falls back, saying so)
+    assert A.project_anchored(DENSE, {"a@224": hr("a@224", 2.0)}, fast, "int8", 1, "torch",
                               toy("host", tier="host"), NO_KNOBS, profiles, work={"a@224": DENSE}) is None
 
 
@@ -416,11 +422,19 @@ def test_project_run_anchored_rows_say_their_path_and_fall_back_honestly(db, tin
     assert all(p.run_id == run.run_id and p.low_ms < p.point_ms < p.high_ms for p in rows)
     assert by["low"].details["path"] == "roofline-transfer" and "low has no litert fp32" in by["low"].details["note"]
     assert by["pixel3"].details["paired"] == {"rounds": 3} and "mobilenet_v2@224" in by["pixel3"].details["host_ratios"]
-    # a runtime no profile has rows for: the host-efficiency roofline, and the row says why
-    legacy = A.project_run_anchored(run, [profiles["pixel3"]], ["1-big"], ratios=ratios, runtime="onnxruntime",
-                                    all_profiles=profiles)
+    # a runtime no profile has rows for: the rows of other runtimes stand in, and the row says so
+    other = A.project_run_anchored(run, [profiles["pixel3"]], ["1-big"], ratios=ratios, runtime="onnxruntime",
+                                   all_profiles=profiles)
+    assert other[0].method == f"{A.METHOD} (roofline-transfer+runtime)"
+    assert "no profile has a onnxruntime fp32 reference row" in other[0].details["note"]
+    assert "equally fast" in other[0].details["note"]
+    assert A.reference_keys_for("onnxruntime", "fp32", profiles.values(), list(ratios)) == sorted(ratios)
+    # no row at the precision anywhere: the host-efficiency roofline, and the row says why
+    bare = {n: replace(p, references=()) for n, p in profiles.items()}
+    legacy = A.project_run_anchored(run, [bare["pixel3"]], ["1-big"], ratios=ratios, runtime="onnxruntime",
+                                    all_profiles=bare)
     assert legacy[0].method == J.METHOD
-    assert "no profile has a onnxruntime fp32 reference row" in legacy[0].details["note"]
+    assert "no profile has a fp32 reference row of onnxruntime or any other runtime" in legacy[0].details["note"]
 
 
 def test_unknown_work_split_weighs_references_equally_and_says_so():
@@ -430,3 +444,99 @@ def test_unknown_work_split_weighs_references_equally_and_says_so():
                            toy("host", tier="host"), knobs, {"dev": dev}, work={"a@224": DENSE, "b@224": DEPTHWISE})
     assert e.point_ms == pytest.approx(math.sqrt(20 * 40)) and all(a.correction == 0 for a in e.anchors)
     assert "work split is unknown" in e.note
+
+
+# --- unseen devices (issue 15, second pass): int8 kernels, host fit ------------------------------
+
+MIXED = Workload(dense_macs=5e7, depthwise_macs=0.0, matmul_macs=0.0, elementwise_bytes=1e6, ops=10, macs=5e7)
+FIXED = Workload(dense_macs=0.0, depthwise_macs=0.0, matmul_macs=0.0, elementwise_bytes=1e6, ops=10, macs=0.0)
+
+
+def test_kernel_profile_without_dot_kernels_runs_int8_at_twice_fp32():
+    dev = toy("dev")  # 10 GFLOPS fp32, int8 40 G ops/s with sdot
+    old = A.kernel_profile(dev, False)
+    assert (old.clusters[0].int8_gops, old.clusters[0].int8_dot) == (20.0, "none")
+    assert A.kernel_profile(dev, None) is dev and A.kernel_profile(dev, True) is dev
+    plain = replace(dev, clusters=(replace(dev.clusters[0], int8_dot="none", int8_gops=20.0),))
+    assert A.kernel_profile(plain, False) is plain
+    # DENSE int8 on 1 thread: 2e8 ops / (40e9 × 0.5) = 10 ms with sdot, 20 ms without
+    assert J.predict(dev, DENSE, "int8", 1).total == pytest.approx(10.0)
+    assert J.predict(old, DENSE, "int8", 1).total == pytest.approx(20.0)
+    # the same core without dot-product kernels is in the other dot class: half the transfer weight
+    assert A.device_similarity(dev, dev, 1, 1, "int8", None, False) == pytest.approx(0.5)
+    assert A.device_similarity(dev, dev, 1, 1, "fp32", None, False) == pytest.approx(1.0)
+
+
+def test_int8_row_measured_without_dot_kernels_is_rescaled_for_todays_kernels():
+    row = replace(ref("a", 10.0, precision="int8"), int8_dot_kernels=False)
+    dev = with_refs(toy("dev"), row)
+    args = (DENSE, {"a@224": hr("a@224", 1.0)}, dev, "int8", 1, "litert", toy("host", tier="host"), NO_KNOBS,
+            {"dev": dev})
+    # today's kernels use sdot: the roofline halves the no-dot row (20 → 10 ms of compute): 10 × ½ = 5 ms
+    today = A.project_anchored(*args, work={"a@224": DENSE})
+    assert today.path == "device-rows+threads" and today.point_ms == pytest.approx(5.0)
+    # asked for the row's own kernels: the row itself
+    same = A.project_anchored(*args, work={"a@224": DENSE}, int8_dot_kernels=False)
+    assert same.path == "device-rows" and same.point_ms == pytest.approx(10.0)
+
+
+def test_source_dot_kernels_reads_the_sources_table(tmp_path):
+    from edgebench.profiles.references import SOURCES, source_dot_kernels
+
+    f = tmp_path / "s.toml"
+    f.write_text('[[source]]\ncontains = "Old Paper"\nyear = 2019\nint8_dot_kernels = false\n'
+                 '[[source]]\ncontains = "paper"\nyear = 2020\nint8_dot_kernels = true\n')
+    assert source_dot_kernels("the old paper, Table 4", f) is False  # first match wins, case-insensitive
+    assert source_dot_kernels("new paper", f) is True
+    assert source_dot_kernels("my bench", f) is None
+    assert source_dot_kernels("MobileNetV3 paper (ICCV 2019) Table 4", SOURCES) is False
+    assert source_dot_kernels("tensorflow/tpu models/official/efficientnet/lite/README.md", SOURCES) is True
+
+
+def test_fit_host_splits_compute_from_fixed_cost_exactly():
+    host = toy("host", tier="host")
+    work = {"d": DENSE, "f": FIXED, "m": MIXED}
+    # roofline on the toy host: DENSE 40 ms of compute; FIXED 2 ms traffic + 0.1 ms dispatch; MIXED 20 + 2.1
+    assert A.split_cost(host, DENSE, "fp32", 1) == pytest.approx((40.0, 0.0))
+    assert A.split_cost(host, MIXED, "fp32", 1) == pytest.approx((20.0, 2.1))
+    # this host: MACs at 0.5× the roofline time, fixed costs at 2×: 20, 4.2 and 10 + 4.2 ms
+    fit = A.fit_host(host, work, {"d": 20.0, "f": 4.2, "m": 14.2}, "fp32", 1)
+    assert (fit.compute, fit.fixed, fit.n) == pytest.approx((0.5, 2.0, 3))
+    assert fit.predict(host, MIXED, "fp32", 1) == pytest.approx(14.2)
+    assert A.fit_host(host, work, {"d": 20.0}, "fp32", 1) is None  # one reference cannot split two costs
+    assert A.fit_host(host, work, {"d": 20.0, "x": 5.0}, "fp32", 1) is None  # no work split for x
+
+
+def test_fitted_host_side_cancels_the_hosts_isa_at_alpha_one():
+    dev = with_refs(toy("dev"), ref("d", 10.0), ref("f", 5.0))
+    host = toy("host", tier="host")
+    work = {"d@224": DENSE, "f@224": FIXED}
+
+    def ratios(a: float, b: float) -> dict:
+        # a host whose times are a·compute + b·fixed of the roofline (a wide-SIMD host has a small a)
+        t = {"d@224": a * 40.0, "f@224": b * 2.1}
+        u = a * 20.0 + b * 2.1
+        return {k: A.HostRatio(k, u / v, "fp32", 1, reference_ms=v) for k, v in t.items()}
+
+    knobs = replace(NO_KNOBS, alpha=1.0)
+    one = A.project_anchored(MIXED, ratios(0.5, 2.0), dev, "fp32", 1, "litert", host, knobs, {"dev": dev},
+                             work=work)
+    two = A.project_anchored(MIXED, ratios(0.2, 1.0), dev, "fp32", 1, "litert", host, knobs, {"dev": dev},
+                             work=work)
+    # both hosts: estimate_k = L_D(k) · pred_D(u) / pred_D(k) = 10 · 22.1/40 and 5 · 22.1/2.1
+    assert sorted(a.estimate_ms for a in one.anchors) == pytest.approx([10 * 22.1 / 40, 5 * 22.1 / 2.1])
+    assert one.point_ms == pytest.approx(two.point_ms)
+    # with the generic host profile instead (here the same roofline as the device, so the differential is
+    # 1) each host's raw ratio comes through: 10 · 14.2/20 = 7.1 vs 10 · 6.1/8 = 7.625 (FIXED's weight ≈ 0)
+    p1 = A.project_anchored(MIXED, ratios(0.5, 2.0), dev, "fp32", 1, "litert", host,
+                            replace(knobs, host_model="profile"), {"dev": dev}, work=work)
+    p2 = A.project_anchored(MIXED, ratios(0.2, 1.0), dev, "fp32", 1, "litert", host,
+                            replace(knobs, host_model="profile"), {"dev": dev}, work=work)
+    assert (p1.point_ms, p2.point_ms) == pytest.approx((7.1, 7.625))
+
+
+def test_anchoring_round_trips_the_host_side_settings():
+    a = replace(NO_KNOBS, host_model="profile", host_alpha=0.25)
+    b = A.Anchoring.from_dict(a.to_dict())
+    assert (b.host_model, b.host_alpha) == ("profile", 0.25)
+    assert A.Anchoring.from_dict({}).host_model == "fitted"
