@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.table import Table
 
 from edgebench import exporters
 from edgebench.cli import app, console, err_console, state
@@ -48,47 +47,6 @@ def _variant(fp16: bool, int8: bool, dynamic: bool, prune: Optional[float], stru
     if int8:
         return Variant("int8", int8_mode="dynamic" if dynamic else "static")
     return Variant("fp16" if fp16 else "fp32")
-
-
-def _fmt_bytes(n: int | None) -> str:
-    if n is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
-
-
-def _agree(top1: float | None, eager: dict) -> str:
-    # an image-to-image model has no classes: its agreement with eager is PSNR (dB)
-    if top1 is None and eager.get("psnr_db") is not None:
-        return f"PSNR {eager['psnr_db']:.1f} dB"
-    return "" if top1 is None else f"{top1:.0%}"
-
-
-def _table(results: list) -> Table:
-    table = Table(title="edgebench export (parity against the eager model)")
-    for col in ("model", "format", "variant", "status", "size", "SQNR dB", "top-1 agree", "max-abs", "path / reason"):
-        table.add_column(col, justify="right" if col in ("size", "SQNR dB", "top-1 agree", "max-abs") else "left",
-                         overflow="fold")
-    colours = {"OK": "green", "UNSUPPORTED": "yellow", "PARITY_FAILED": "red"}
-    for r in results:
-        eager = (r.parity or {}).get("vs_eager") or {}
-        sqnr = eager.get("sqnr_db")
-        top1 = eager.get("top1_agreement")
-        max_abs = eager.get("max_abs")
-        where = r.artifact.path if r.artifact else ""
-        if r.error is not None:
-            where = f"{where}  {r.error.message}" if where else r.error.message
-        elif r.artifact is not None and not r.parity.get("vs_eager"):
-            where += "  (not runnable here: checked structurally)"
-        status = r.status.value
-        table.add_row(r.model, r.format, r.variant, f"[{colours.get(status, 'red')}]{status}[/]",
-                      _fmt_bytes(r.artifact.size_bytes if r.artifact else None),
-                      "" if sqnr is None else f"{sqnr:.1f}", _agree(top1, eager),
-                      "" if max_abs is None else f"{max_abs:.2e}", where)
-    return table
 
 
 def format_options(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -221,9 +179,9 @@ def export_cmd(
         from rich.console import Console
 
         out_console = Console(width=max(console.width, 200))
-    from edgebench.results.render import FitTable
+    from edgebench.results.render import FitTable, export_table
 
-    out_console.print(FitTable(_table(results)))  # fits a narrow terminal without cutting names
+    out_console.print(FitTable(export_table(results)))  # fits a narrow terminal without cutting names
     from edgebench.exporters.manifest import transform_summary
 
     summaries = {}

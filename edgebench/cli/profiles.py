@@ -83,7 +83,8 @@ def project_cmd(
     through each profile's published reference latencies. Each projection is stored as its own
     row pointing at the measured run; measured numbers are never replaced."""
     from edgebench.profiles.profiles import THREAD_SETTINGS, load_profiles, select
-    from edgebench.profiles.projection import project_run, projection_table
+    from edgebench.profiles.projection import project_run
+    from edgebench.results.render import projection_table
     from edgebench.results import Store
 
     if output not in ("table", "json"):

@@ -298,21 +298,6 @@ def projected_columns(rows: list[dict[str, Any]], projections: Iterable[Any]) ->
     return list(columns.items())
 
 
-def projection_table(runs: Sequence[Any], projections: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
-    """(headers, cells) of the ``edgebench project`` table: one line per run × profile × thread
-    setting; the measured host p50 in its own column, the projected numbers in columns that say so."""
-    by_run = {r.run_id: r for r in runs}
-    headers = ["model", "format", "variant", "measured here p50 ms", "profile", "tier", "threads",
-               "projected ms", "projected 80 % interval", "method"]
-    cells = []
-    for p in projections:
-        r = by_run.get(p.run_id)
-        p50 = r.latency.p50_ms if r is not None and r.latency else None
-        cells.append([p.model or "?", p.format or "?", p.variant or "?", "—" if p50 is None else f"{p50:.3g}",
-                      p.profile, p.tier, p.threads, f"{p.point_ms:.3g}", f"{p.low_ms:.3g}–{p.high_ms:.3g}", p.method])
-    return headers, cells
-
-
 def host_noise_warning(run: Any, cv_limit: float = 0.2) -> str | None:
     """A warning when the host measurement is too noisy to project from (a shared or busy machine)."""
     lat = run.latency

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from edgebench.errors import ConfigError
 
@@ -212,6 +212,68 @@ class FitTable:
                 text.append(console.render_str(cell) if isinstance(cell, str) else Text(str(cell)))
                 text.append("\n")
             yield text
+
+
+def fmt_bytes(n: int | None) -> str:
+    """Bytes as B / KB / MB / GB (1024-based); "" for None."""
+    if n is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _agree(top1: float | None, eager: dict) -> str:
+    # an image-to-image model has no classes: its agreement with eager is PSNR (dB)
+    if top1 is None and eager.get("psnr_db") is not None:
+        return f"PSNR {eager['psnr_db']:.1f} dB"
+    return "" if top1 is None else f"{top1:.0%}"
+
+
+def export_table(results: list) -> Any:
+    """The ``edgebench export`` table (a rich Table): per row model, format, variant, status, size,
+    SQNR (dB), top-1 agreement with eager (or PSNR for an image-to-image model), max-abs error and
+    the artifact path or the reason it is missing."""
+    from rich.table import Table
+
+    table = Table(title="edgebench export (parity against the eager model)")
+    for col in ("model", "format", "variant", "status", "size", "SQNR dB", "top-1 agree", "max-abs", "path / reason"):
+        table.add_column(col, justify="right" if col in ("size", "SQNR dB", "top-1 agree", "max-abs") else "left",
+                         overflow="fold")
+    colours = {"OK": "green", "UNSUPPORTED": "yellow", "PARITY_FAILED": "red"}
+    for r in results:
+        eager = (r.parity or {}).get("vs_eager") or {}
+        sqnr = eager.get("sqnr_db")
+        top1 = eager.get("top1_agreement")
+        max_abs = eager.get("max_abs")
+        where = r.artifact.path if r.artifact else ""
+        if r.error is not None:
+            where = f"{where}  {r.error.message}" if where else r.error.message
+        elif r.artifact is not None and not r.parity.get("vs_eager"):
+            where += "  (not runnable here: checked structurally)"
+        status = r.status.value
+        table.add_row(r.model, r.format, r.variant, f"[{colours.get(status, 'red')}]{status}[/]",
+                      fmt_bytes(r.artifact.size_bytes if r.artifact else None),
+                      "" if sqnr is None else f"{sqnr:.1f}", _agree(top1, eager),
+                      "" if max_abs is None else f"{max_abs:.2e}", where)
+    return table
+
+
+def projection_table(runs: Sequence[Any], projections: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
+    """(headers, cells) of the ``edgebench project`` table: one line per run × profile × thread
+    setting; the measured host p50 in its own column, the projected numbers in columns that say so."""
+    by_run = {r.run_id: r for r in runs}
+    headers = ["model", "format", "variant", "measured here p50 ms", "profile", "tier", "threads",
+               "projected ms", "projected 80 % interval", "method"]
+    cells = []
+    for p in projections:
+        r = by_run.get(p.run_id)
+        p50 = r.latency.p50_ms if r is not None and r.latency else None
+        cells.append([p.model or "?", p.format or "?", p.variant or "?", "—" if p50 is None else f"{p50:.3g}",
+                      p.profile, p.tier, p.threads, f"{p.point_ms:.3g}", f"{p.low_ms:.3g}–{p.high_ms:.3g}", p.method])
+    return headers, cells
 
 
 def rich_table(rows: list[dict[str, Any]], title: str | None = None, projected: list[tuple[str, str]] = ()):

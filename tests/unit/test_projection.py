@@ -13,6 +13,7 @@ from edgebench.profiles import calibration as C
 from edgebench.profiles import projection as J
 from edgebench.profiles.profiles import Cluster, Efficiency, Profile
 from edgebench.profiles.workload import Workload
+from edgebench.results.render import projection_table
 
 
 def toy(name: str = "toy", fp32: float = 10.0, bw: float = 1.0, overhead_us: float = 10.0, cores: int = 2,
@@ -191,7 +192,7 @@ def test_projected_columns_are_labelled_and_leave_measured_keys_alone(db, tiny_z
     assert cols == [("proj:pi5:all-big", f"pi5 all-big ms — projected ({J.METHOD})")]
     assert rows[0]["p50_ms"] == 2.0 and rows[0]["proj:pi5:all-big:point_ms"] == projections[0].point_ms
     assert rows[1]["proj:pi5:all-big:point_ms"] is None
-    headers, cells = J.projection_table([run], projections)
+    headers, cells = projection_table([run], projections)
     assert headers[3] == "measured here p50 ms" and cells[0][3] == "2"  # the measured number, as measured
     assert [h for h in headers if "ms" in h or "interval" in h][1:] == ["projected ms", "projected 80 % interval"]
     assert cells[0][7] == f"{projections[0].point_ms:.3g}" and cells[0][9] == J.METHOD
