@@ -6,6 +6,7 @@ Bare loops (each in its own fresh process, like the runner; no edgebench code):
   onnxruntime  `session.run_with_iobinding()` on a bound input and a pre-allocated bound output
                (onnxruntime_perf_test: Run() on pre-created tensors)
   torch        `module(x)` inside one `torch.inference_mode()` block (speed_benchmark_torch: forward)
+  executorch   `method.execute()` with the input set once (executor_runner: Method::execute)
 `edgebench run`'s figure comes from the real local target (a `python -m edgebench.runner`
 subprocess), same threads, warm-up, run count and minimum time. The two are interleaved (order
 alternating every round), ≥ 5 rounds; printed per round with their ratio, then the median ratio.
@@ -83,7 +84,23 @@ def _bare_torch(path: str, threads: int, x: np.ndarray):
     return step, mode
 
 
-BARE = {"litert": _bare_litert, "onnxruntime": _bare_onnxruntime, "torch": _bare_torch}
+def _bare_executorch(path: str, threads: int, x: np.ndarray):
+    import torch
+    from executorch.extension.pybindings import portable_lib
+    from executorch.runtime import Runtime
+
+    portable_lib._unsafe_reset_threadpool(threads)  # XNNPACK's process-wide pool, before loading
+    method = Runtime.get().load_program(path).load_method("forward")._method
+    method.set_inputs([torch.from_numpy(x)])  # copied into the program's input buffer once
+
+    def step():
+        method.execute()
+
+    return step, None
+
+
+BARE = {"litert": _bare_litert, "onnxruntime": _bare_onnxruntime, "torch": _bare_torch,
+        "executorch": _bare_executorch}
 
 
 def bare_main(runtime: str, path: str, threads: int, warmup: int, runs: int, min_seconds: float) -> None:
@@ -120,13 +137,7 @@ def runtime_of(fmt: str) -> str:
     """The runner runtime that runs format ``fmt`` (from the exporter plug-in when it says)."""
     from edgebench.exporters import registry
 
-    runtime = getattr(registry.get(fmt), "runtime", None)
-    if runtime:
-        return runtime
-    from edgebench.harness.protocol import runtime_for_module
-    from edgebench.targets.local import RUNTIME_MODULES  # until every exporter declares its runtime
-
-    return runtime_for_module(RUNTIME_MODULES[fmt][0])
+    return registry.get(fmt).runtime
 
 
 def artifacts(out: Path) -> dict[str, Path]:

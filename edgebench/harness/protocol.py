@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgebench.runner import RUNTIMES, pack
+from edgebench.runner import pack
 from edgebench.targets.runner_command import (
     LOCAL_ENTRY, PYZ_CACHE, RAW_SAMPLES_VERSION, STDERR_TAIL_LINES, read_raw_samples, runner_argv, runner_pyz,
     stderr_tail,
@@ -20,13 +20,5 @@ from edgebench.targets.transport import RunnerFailed, RunnerTimeout
 SCHEMA_PATH = Path(pack.PACKAGE_DIR) / "raw_samples.schema.json"
 
 __all__ = ["LOCAL_ENTRY", "PYZ_CACHE", "RAW_SAMPLES_VERSION", "SCHEMA_PATH", "STDERR_TAIL_LINES", "RunnerFailed",
-           "RunnerTimeout", "read_raw_samples", "runner_argv", "runner_pyz", "runtime_for_module", "stderr_tail"]
+           "RunnerTimeout", "read_raw_samples", "runner_argv", "runner_pyz", "stderr_tail"]
 
-
-def runtime_for_module(module: str) -> str:
-    """The runner runtime that imports ``module`` (e.g. ``ai_edge_litert`` → ``litert``);
-    KeyError when no runtime does."""
-    for name, cls in RUNTIMES.items():
-        if cls.module == module:
-            return name
-    raise KeyError(module)
