@@ -10,19 +10,9 @@ import typer
 
 from edgebench.cli import app, console, err_console, state
 from edgebench.errors import ConfigError
+from edgebench.results.diff import parse_fraction
 
-_PCT_HELP = "a percentage (1%) or a fraction (0.01)"
-
-
-def _fraction(text: str, flag: str) -> float:
-    s = text.strip()
-    try:
-        value = float(s.rstrip("%"))
-    except ValueError:
-        raise ConfigError(f"{flag} {text!r} is not a number", hint=f"{_PCT_HELP}, e.g. {flag} 1%") from None
-    if value < 0:
-        raise ConfigError(f"{flag} {text!r} must be ≥ 0", hint=f"e.g. {flag} 1%")
-    return value / 100 if s.endswith("%") or value >= 1 else value
+_PCT_HELP = "a percentage (1%) or a fraction (0.01); a bare number above 1 is refused as ambiguous"
 
 
 def _open_db():
@@ -57,7 +47,7 @@ def diff_cmd(
 
     if output not in ("table", "markdown", "json"):
         raise ConfigError(f"unknown --format {output!r}", hint="table, markdown or json")
-    threshold = d.parse_threshold(fail_if_slower) if fail_if_slower is not None else None
+    threshold = d.parse_fraction(fail_if_slower, "--fail-if-slower") if fail_if_slower is not None else None
     base_label, base_runs = d.resolve(base, state.db)
     cand_label, cand_runs = d.resolve(candidate, state.db)
     result = d.diff_runs(base_runs, cand_runs, threshold=threshold)
@@ -132,7 +122,7 @@ def recommend_cmd(
 
     if output not in ("table", "markdown", "json"):
         raise ConfigError(f"unknown --format {output!r}", hint="table, markdown or json")
-    budget = _fraction(max_accuracy_drop, "--max-accuracy-drop")
+    budget = parse_fraction(max_accuracy_drop, "--max-accuracy-drop", maximum=1.0)
     with _open_db() as store:
         runs = store.results(kind="run")
         projections = _projections(store, runs, tier)
@@ -190,7 +180,7 @@ def report_cmd(
     per-op profiles when present, and every run with its warnings and provenance."""
     from edgebench.results.report import write_report
 
-    budget = _fraction(max_accuracy_drop, "--max-accuracy-drop")
+    budget = parse_fraction(max_accuracy_drop, "--max-accuracy-drop", maximum=1.0)
     with _open_db() as store:
         runs = store.results(kind="run")
         projections = _projections(store, runs, tiers)

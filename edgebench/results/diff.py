@@ -46,19 +46,28 @@ class RatioCI:
     high: float | None
 
 
-def parse_threshold(text: str | float) -> float:
-    """``"5%"`` → 0.05, ``"0.05"`` → 0.05, ``5`` (a number ≥ 1 without ``%``) → 0.05.
+def parse_fraction(text: str | float, flag: str = "--fail-if-slower", *, maximum: float | None = None) -> float:
+    """A share written as a percentage or a fraction: ``"5%"`` → 0.05, ``"0.05"`` → 0.05.
 
-    Raises ConfigError on anything that is not a non-negative number."""
+    One reading for every value, so the result grows with what is written: a bare number is a
+    fraction and must be at most 1 (``5`` is refused: write ``5%``, or ``0.05``). ``maximum``
+    bounds the share (1.0 for an accuracy drop). Raises ConfigError naming ``flag`` on anything else."""
     s = str(text).strip()
     pct = s.endswith("%")
+    example = f"e.g. {flag} 5%"
     try:
         value = float(s.rstrip("%").strip())
     except ValueError:
-        raise ConfigError(f"--fail-if-slower {text!r} is not a number", hint="e.g. --fail-if-slower 5%") from None
+        raise ConfigError(f"{flag} {text!r} is not a number", hint=example) from None
     if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"--fail-if-slower {text!r} must be ≥ 0", hint="e.g. --fail-if-slower 5%")
-    return value / 100 if pct or value >= 1 else value
+        raise ConfigError(f"{flag} {text!r} must be ≥ 0", hint=example)
+    if not pct and value > 1:
+        raise ConfigError(f"{flag} {text!r} is ambiguous: a bare number is a fraction (0.05 = 5 %)",
+                          hint=f"write {flag} {s}% for {s} percent")
+    share = value / 100 if pct else value
+    if maximum is not None and share > maximum:
+        raise ConfigError(f"{flag} {text!r} is more than {maximum:.0%}", hint=example)
+    return share
 
 
 def ratio_of_medians(base: Sequence[float], candidate: Sequence[float], *, confidence: float = CONFIDENCE,

@@ -8,7 +8,7 @@ import pytest
 from edgebench.errors import ConfigError
 from edgebench.results import Store
 from edgebench.results.diff import (FASTER, NO_CI, SAME, SLOWER, RatioCI, diff_runs, is_regression, markdown,
-                                    parse_threshold, ratio_of_medians, resolve, summary, verdict)
+                                    parse_fraction, ratio_of_medians, resolve, summary, verdict)
 from edgebench.results.model import LatencyStats, RunResult, Status
 
 FMT = "fmt-a"  # an opaque format label: diff never interprets it
@@ -67,15 +67,31 @@ def test_separated_and_identical_distributions():
         ratio_of_medians([], [1.0])
 
 
-@pytest.mark.parametrize("text,value", [("5%", 0.05), ("0.05", 0.05), ("5", 0.05), ("0", 0.0), (" 12.5 % ", 0.125)])
-def test_parse_threshold(text, value):
-    assert parse_threshold(text) == pytest.approx(value)
+@pytest.mark.parametrize("text,value", [("5%", 0.05), ("0.05", 0.05), ("0.5", 0.5), ("1", 1.0), ("0", 0.0),
+                                        (" 12.5 % ", 0.125), ("150%", 1.5)])
+def test_parse_fraction(text, value):
+    assert parse_fraction(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["abc", "-1%", "nan"])
-def test_parse_threshold_rejects(text):
+def test_parse_fraction_grows_with_what_is_written():
+    """0.5 is half, 0.5% is half a percent, 5 is refused (not silently 5 %): no reading where a
+    larger number written means a smaller threshold."""
+    written = ["0.005", "0.5%", "1%", "0.05", "5%", "0.5", "50%", "1"]
+    values = [parse_fraction(w) for w in written]
+    assert values == sorted(values)
+    with pytest.raises(ConfigError, match="ambiguous"):
+        parse_fraction("5")
+
+
+@pytest.mark.parametrize("text", ["abc", "-1%", "nan", "5", "12"])
+def test_parse_fraction_rejects(text):
     with pytest.raises(ConfigError):
-        parse_threshold(text)
+        parse_fraction(text)
+
+
+def test_an_accuracy_drop_above_everything_is_refused():
+    with pytest.raises(ConfigError, match="more than 100%"):
+        parse_fraction("150%", "--max-accuracy-drop", maximum=1.0)
 
 
 def test_cells_match_on_threads_and_latest_run_wins():
