@@ -279,15 +279,23 @@ def projected_columns(rows: list[dict[str, Any]], projections: Iterable[Any]) ->
     For each (profile, threads) present, every row gets ``proj:<profile>:<threads>:point_ms`` /
     ``…:low_ms`` / ``…:high_ms`` (None when that run has no such projection). Returns
     ``[(key prefix, header)]`` with headers like ``"pi4 all-big ms — projected (<method>)"``: a
-    projected column is always labelled as projected, with its method, and measured keys such
-    as ``p50_ms`` are never touched. The newest projection per (run, profile, threads) wins.
+    projected column is always labelled as projected, with every method its rows used, each row
+    carries its own in ``…:method``, and measured keys such as ``p50_ms`` are never touched. The newest projection per (run, profile, threads) wins.
     """
     latest: dict[tuple[str, str, str], Any] = {}
     for p in sorted(projections, key=lambda p: p.created_at):
         latest[(p.run_id, p.profile, p.threads)] = p
-    columns: dict[str, str] = {}
-    for (_, profile, threads), p in sorted(latest.items(), key=lambda kv: (kv[0][1], kv[0][2])):
-        columns.setdefault(f"proj:{profile}:{threads}", f"{profile} {threads} ms — projected ({p.method})")
+    shown = {r.get("run_id") for r in rows}
+    methods: dict[str, list[str]] = {}
+    for (run_id, profile, threads), p in sorted(latest.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+        used = methods.setdefault(f"proj:{profile}:{threads}", [])
+        if run_id in shown and p.method not in used:
+            used.append(p.method)
+    # one column can hold rows projected by different methods (a run projected with `edgebench
+    # project` next to one projected on the fly): the header names every method in it, each row
+    # says its own (``…:method``), so no number is read under another method's name
+    columns = {key: f"{key.split(':')[1]} {key.split(':')[2]} ms — projected ({' | '.join(m) or '—'})"
+               for key, m in methods.items()}
     for row in rows:
         for key in columns:
             _, profile, threads = key.split(":")
@@ -295,6 +303,7 @@ def projected_columns(rows: list[dict[str, Any]], projections: Iterable[Any]) ->
             row[f"{key}:point_ms"] = p.point_ms if p else None
             row[f"{key}:low_ms"] = p.low_ms if p else None
             row[f"{key}:high_ms"] = p.high_ms if p else None
+            row[f"{key}:method"] = p.method if p else None
     return list(columns.items())
 
 

@@ -93,12 +93,15 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
 ]
 
 
-def _projected(key: str) -> Callable[[dict[str, Any]], str]:
+def _projected(key: str, mixed: bool = False) -> Callable[[dict[str, Any]], str]:
+    # ``mixed``: the column holds rows projected by different methods, so each cell names its own
     def cell(r: dict[str, Any]) -> str:
         point = r.get(f"{key}:point_ms")
         if point is None:
             return "—"
-        return f"{fmt_ms(point)} [{fmt_ms(r.get(f'{key}:low_ms'))}, {fmt_ms(r.get(f'{key}:high_ms'))}]"
+        text = f"{fmt_ms(point)} [{fmt_ms(r.get(f'{key}:low_ms'))}, {fmt_ms(r.get(f'{key}:high_ms'))}]"
+        method = r.get(f"{key}:method")
+        return f"{text} ({method})" if method and mixed else text
 
     return cell
 
@@ -112,7 +115,7 @@ def text_cells(rows: list[dict[str, Any]], detail: bool = True,
     cols = COLUMNS if not detail else COLUMNS[:-1] + [("status", _status_detail)]
     if not any(r.get("delegate") or r.get("delegation") for r in rows):  # no runtime said: no column
         cols = [c for c in cols if c[0] != "delegate"]
-    cols = cols[:-1] + [(header, _projected(key)) for key, header in projected] + cols[-1:]
+    cols = cols[:-1] + [(header, _projected(key, " | " in header)) for key, header in projected] + cols[-1:]
     return [c for c, _ in cols], [[f(r) for _, f in cols] for r in rows]
 
 

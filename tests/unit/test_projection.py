@@ -541,3 +541,27 @@ def test_anchoring_round_trips_the_host_side_settings():
     b = A.Anchoring.from_dict(a.to_dict())
     assert (b.host_model, b.host_alpha) == ("profile", 0.25)
     assert A.Anchoring.from_dict({}).host_model == "fitted"
+
+
+def test_a_column_mixing_projection_methods_names_each_row_s_method():
+    """Two runs projected onto one tier by different methods: the header lists both, every row
+    carries its own, and the table cell says which (no number read under another method's name)."""
+    from types import SimpleNamespace
+
+    from edgebench.results import render as render_mod
+
+    def proj(run_id, method, point):
+        return SimpleNamespace(run_id=run_id, profile="low", threads="1-big", created_at=run_id, method=method,
+                               point_ms=point, low_ms=point * 0.8, high_ms=point * 1.2)
+
+    rows = [{"run_id": "a", "model": "m", "format": "x", "variant": "fp32", "target": "local", "status": "OK"},
+            {"run_id": "b", "model": "m", "format": "x", "variant": "int8", "target": "local", "status": "OK"}]
+    cols = J.projected_columns(rows, [proj("a", "roofline", 4.0), proj("b", "anchored", 11.0)])
+    (key, header), = cols
+    assert header == "low 1-big ms — projected (roofline | anchored)"
+    assert [r[f"{key}:method"] for r in rows] == ["roofline", "anchored"]
+    cell = render_mod._projected(key, " | " in header)
+    assert cell(rows[0]) == "4.00 [3.20, 4.80] (roofline)" and cell(rows[1]) == "11.00 [8.80, 13.20] (anchored)"
+    assert render_mod._projected(key, False)(rows[0]) == "4.00 [3.20, 4.80]"
+    single = J.projected_columns([dict(rows[0])], [proj("a", "roofline", 4.0)])
+    assert single[0][1] == "low 1-big ms — projected (roofline)"
