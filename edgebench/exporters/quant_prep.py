@@ -96,30 +96,3 @@ def observe_chained_adds(prepared: Any) -> int:
         prepared.recompile()
     return fixed
 
-
-def fold_se_gates(module: Any) -> tuple[Any, int]:
-    """A copy of ``module`` (eval mode) where every squeeze-excite gate ``hardsigmoid(fc2(s))``
-    (a submodule with a ``Conv2d`` ``fc2`` and an ``nn.Hardsigmoid`` ``scale_activation``, as in
-    torchvision's ``SqueezeExcitation``) becomes ``clamp(fc2'(s), 0, 1)`` with fc2' = fc2 / 6 and
-    bias / 6 + 0.5: the same function in float (hardsigmoid(z) = clamp(z / 6 + 1/2, 0, 1)), but
-    an int8 graph needs no Add and Mul for it (the clamp is the conv's int8 output range). Returns
-    (copy, gates folded); 0 leaves the copy unchanged."""
-    import torch
-    import torch.nn as nn
-
-    folded = copy.deepcopy(module)
-    n = 0
-    for m in folded.modules():
-        fc2, gate = getattr(m, "fc2", None), getattr(m, "scale_activation", None)
-        if not (isinstance(fc2, nn.Conv2d) and isinstance(gate, nn.Hardsigmoid)):
-            continue
-        with torch.no_grad():
-            fc2.weight.div_(6.0)
-            if fc2.bias is None:
-                fc2.bias = nn.Parameter(torch.zeros(fc2.out_channels, dtype=fc2.weight.dtype))
-            fc2.bias.div_(6.0).add_(0.5)
-        m.scale_activation = nn.Hardtanh(0.0, 1.0)
-        n += 1
-    for m in folded.modules():
-        m.training = False
-    return folded, n
