@@ -95,4 +95,3 @@ def observe_chained_adds(prepared: Any) -> int:
     if fixed:
         prepared.recompile()
     return fixed
-
