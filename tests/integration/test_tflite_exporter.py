@@ -123,3 +123,38 @@ def test_every_precision_is_supported_and_a_broken_file_is_reported(tmp_path):
     problems = EXPORTER.check(broken)
     assert len(problems) == 1 and "broken.tflite" in problems[0]
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("int8_io", [False, True])
+def test_tflite_int8_io_flag_sets_the_manifest_io_and_the_file_runs(tiny_zoo_entry, tmp_path, db, capsys, int8_io):
+    """`export --format tflite --int8 [--int8-io]`: float32 I/O by default, int8 I/O with scale /
+    zero point when asked; parity is computed either way and `run` times the file."""
+    import json
+
+    from edgebench.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exc:
+            main(list(argv))
+        out, err = capsys.readouterr()
+        return exc.value.code, out, err
+
+    flags = ["--int8-io"] if int8_io else []
+    code, out, err = run("--db", str(db), "export", "--model", "tiny_cnn", "--format", "tflite", "--int8",
+                         "--calibration-samples", "4", *flags, "--out", str(tmp_path))
+    assert code == 0, err
+    art = tmp_path / "tiny_cnn" / "tiny_cnn-int8.tflite"
+    manifest = json.loads(art.with_name(art.name + ".manifest.json").read_text())
+    io = [*manifest["inputs"], *manifest["outputs"]]
+    if int8_io:
+        assert all(e["dtype"] == "int8" and e["scale"] > 0 and -128 <= e["zero_point"] <= 127 for e in io)
+        assert manifest["export_options"]["int8_io"] is True
+    else:
+        assert all(e["dtype"] == "float32" and e["scale"] is None for e in io)
+    assert manifest["quantization"]["io"] == ("int8" if int8_io else "float32")
+    assert manifest["parity"]["vs_eager"]["sqnr_db"] > 10 and manifest["parity"]["vs_eager"]["n"] > 0
+    code, out, err = run("--db", str(db), "run", str(art), "--threads", "1", "--warmup", "2",
+                         "--warmup-seconds", "0", "--runs", "10", "--min-seconds", "0.05")
+    assert code == 0, err
+    assert "OK" in out
