@@ -8,7 +8,7 @@
 - int8-dynamic: onnxruntime ``quantize_dynamic`` (int8 weights, activations quantised at run time).
 - int8 (static): onnxruntime ``quantize_static`` after ``quant_pre_process``, QDQ format,
   per-channel int8 weights, uint8 activations (U8S8; ``int8_activations="int8"`` gives S8S8)
-  calibrated (min/max) on the calibration inputs. hardswish / hardsigmoid are first rewritten as
+  calibrated on the calibration inputs (percentile ranges by default, ``calibrate_method``). hardswish / hardsigmoid are first rewritten as
   relu6 forms (``hard_activations``, :mod:`edgebench.exporters.quant_prep`) so ORT's QDQ fusion
   sees Add / Mul / Clip instead of float HardSigmoid between DequantizeLinear / QuantizeLinear.
   Measured on an AVX512-VNNI EPYC with onnxruntime 1.32, 1 thread (benchmarks/variant_speed.py
@@ -20,7 +20,10 @@
   same SQNR. Tried and no gain on the same CPU: QOperator format, quant_pre_process without
   optimisation, ORT_ENABLE_EXTENDED or NchwcTransformer disabled (fp32 halves, int8 unchanged),
   symmetric activations (slower), convs-only int8, QDQKeepRemovableActivations,
-  ForceQuantizeNoInputCheck. ``calibrate_method`` picks onnxruntime's MinMax / Percentile / Entropy.
+  ForceQuantizeNoInputCheck. ``calibrate_method`` picks onnxruntime's MinMax / Percentile / Entropy:
+  with the real MobileNetV2 weights on 72 natural-photo crops, Percentile agreed with fp32 on
+  81.9 % of top-1s (100 % of the 35 where fp32 is confident) against 79.2 % / 94.3 % for MinMax
+  and Entropy, so it is the default.
 
 Every precision starts from the same fp32 ONNX file of the transform, made once.
 """
@@ -69,9 +72,9 @@ class OnnxOptions:
     int8_rewrites: bool = field(default=True, metadata={
         "help": "ONNX static int8: pool with GlobalAveragePool (quantized) instead of ReduceMean, and fold "
                 "Mul-by-constant (the relu6 forms' 1/6) into the DequantizeLinear scale."})
-    calibrate_method: str = field(default="minmax", metadata={
-        "help": "ONNX static int8 activation ranges: minmax (default), percentile or entropy "
-                "(onnxruntime CalibrationMethod)."})
+    calibrate_method: str = field(default="percentile", metadata={
+        "help": "ONNX static int8 activation ranges: percentile (default; onnxruntime's 99.999th percentile), "
+                "minmax or entropy (onnxruntime CalibrationMethod)."})
 
 
 def export_fp32(ctx: ExportContext, opset: int) -> bytes:
