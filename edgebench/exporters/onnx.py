@@ -8,9 +8,9 @@
 - int8-dynamic: onnxruntime ``quantize_dynamic`` (int8 weights, activations quantised at run time).
 - int8 (static): onnxruntime ``quantize_static`` after ``quant_pre_process``, QDQ format,
   per-channel int8 weights, uint8 activations (U8S8; ``int8_activations="int8"`` gives S8S8)
-  calibrated on the calibration inputs (percentile ranges by default, ``calibrate_method``). hardswish / hardsigmoid are first rewritten as
-  relu6 forms (``hard_activations``, :mod:`edgebench.exporters.quant_prep`) so ORT's QDQ fusion
-  sees Add / Mul / Clip instead of float HardSigmoid between DequantizeLinear / QuantizeLinear.
+  calibrated on the calibration inputs (percentile ranges by default, ``calibrate_method``).
+  hardswish / hardsigmoid are first rewritten as relu6 forms (``hard_activations``,
+  :mod:`edgebench.exporters.quant_prep`) so ORT's QDQ fusion sees Add / Mul / Clip instead of float HardSigmoid between DequantizeLinear / QuantizeLinear.
   Measured on an AVX512-VNNI EPYC with onnxruntime 1.32, 1 thread (benchmarks/variant_speed.py
   --int8): S8S8 leaves depthwise convs in float and runs ~2.5x slower than U8S8, so U8S8 stays
   the default. ``int8_rewrites`` (default on) then pools with GlobalAveragePool instead of
