@@ -10,7 +10,8 @@
   per-channel int8 weights, uint8 activations (U8S8; ``int8_activations="int8"`` gives S8S8)
   calibrated on the calibration inputs (percentile ranges by default, ``calibrate_method``).
   hardswish / hardsigmoid are first rewritten as relu6 forms (``hard_activations``,
-  :mod:`edgebench.exporters.quant_prep`) so ORT's QDQ fusion sees Add / Mul / Clip instead of float HardSigmoid between DequantizeLinear / QuantizeLinear.
+  :mod:`edgebench.exporters.quant_prep`) so ORT's QDQ fusion sees Add / Mul / Clip instead
+  of float HardSigmoid between DequantizeLinear / QuantizeLinear.
   Measured on an AVX512-VNNI EPYC with onnxruntime 1.32, 1 thread (benchmarks/variant_speed.py
   --int8): S8S8 leaves depthwise convs in float and runs ~2.5x slower than U8S8, so U8S8 stays
   the default. ``int8_rewrites`` (default on) then pools with GlobalAveragePool instead of
