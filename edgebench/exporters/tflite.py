@@ -4,8 +4,10 @@
 - fp16: fp16 weights (ai-edge-quantizer float casting; the runtime dequantizes them once at load).
 - int8-dynamic: int8 per-channel weights, float activations quantized on the fly
   (ai-edge-quantizer ``dynamic_wi8_afp32``).
-- int8 (static): int8 weights and activations, int8 input and output, activation ranges from
-  calibration. Two real paths: ``pt2e`` (default: litert-torch's PT2EQuantizer, per-channel
+- int8 (static): int8 weights and activations, activation ranges from calibration; float32 input
+  and output by default (a QUANTIZE / DEQUANTIZE op inside the model, which XNNPACK runs in the
+  same partition), int8 input and output with ``int8_io`` (``--int8-io``; scale / zero point in the
+  manifest, the runner quantizes the feed). Two real paths: ``pt2e`` (default: litert-torch's PT2EQuantizer, per-channel
   weights, HistogramObserver ranges, calibrated in torch) and ``aeq`` (ai-edge-quantizer
   ``static_wi8_ai8`` over the float flatbuffer, min/max ranges). ``benchmarks/variant_speed.py``
   compares them: same speed under XNNPACK, but with min/max ranges the ImageNet MobileNetV2
@@ -46,6 +48,9 @@ class TfliteOptions:
         "help": "TFLite PT2E int8: relu6 (rewrite hardswish / hardsigmoid as relu6 forms, which stay int8 "
                 "inside one XNNPACK partition) or native (keep them: XNNPACK runs int8 HARD_SWISH on the CPU "
                 "fallback)."})
+    int8_io: bool = field(default=False, metadata={
+        "help": "TFLite static int8: int8 input and output tensors (feed round(x / scale) + zero_point; scale and "
+                "zero point in the manifest). Default: float32 input and output, quantized inside the model."})
 
 
 def _named_module(module: Any) -> Any:
@@ -106,6 +111,121 @@ def op_counts(it: Any) -> dict[str, int]:
 
     details = getattr(it, "_get_ops_details", None)  # private, but LiteRT's only op listing
     return dict(sorted(Counter(d["op_name"] for d in details()).items())) if details else {}
+
+
+# TFLite schema codes (tensorflow/compiler/mlir/lite/schema/schema.fbs)
+_FLOAT32, _INT8 = 0, 9
+_DEQUANTIZE, _QUANTIZE = 6, 114
+
+
+def _opcode(model: Any, builtin: int) -> int:
+    """Index of ``builtin``'s operator code in ``model`` (a ModelT), appended if absent."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    for i, code in enumerate(model.operatorCodes):
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+            return i
+    code = fb.OperatorCodeT()
+    code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), 1
+    model.operatorCodes.append(code)
+    return len(model.operatorCodes) - 1
+
+
+def float_interface(data: bytes) -> tuple[bytes, int]:
+    """``data`` (a .tflite flatbuffer) with every int8 graph input / output behind a float32 one: a
+    QUANTIZE op reads the new float32 input and writes the former int8 input; a DEQUANTIZE op turns
+    the int8 output into a float32 output. The float tensors take the old names (the signature keeps
+    ``input`` / ``output``). Returns (flatbuffer, tensors changed); 0 when the I/O is float already."""
+    from ai_edge_litert import schema_py_generated as fb
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
+    changed = 0
+    for sg_index, sg in enumerate(model.subgraphs):
+        remap: dict[int, int] = {}
+
+        def twin(index: int) -> int:
+            old = sg.tensors[index]
+            new = fb.TensorT()
+            new.shape, new.shapeSignature, new.type, new.buffer = old.shape, old.shapeSignature, _FLOAT32, 0
+            new.name, old.name = old.name, (old.name.decode() if isinstance(old.name, bytes) else old.name) + "_int8"
+            new.hasRank = old.hasRank
+            sg.tensors.append(new)
+            return len(sg.tensors) - 1
+
+        head, tail = [], []
+        for pos, index in enumerate(sg.inputs):
+            if sg.tensors[index].type == _INT8 and sg.tensors[index].quantization is not None:
+                new = twin(index)
+                op = fb.OperatorT()
+                op.opcodeIndex, op.inputs, op.outputs = _opcode(model, _QUANTIZE), [new], [index]
+                head.append(op)
+                sg.inputs[pos], remap[index] = new, new
+        for pos, index in enumerate(sg.outputs):
+            if sg.tensors[index].type == _INT8 and sg.tensors[index].quantization is not None:
+                new = twin(index)
+                op = fb.OperatorT()
+                op.opcodeIndex, op.inputs, op.outputs = _opcode(model, _DEQUANTIZE), [index], [new]
+                tail.append(op)
+                sg.outputs[pos], remap[index] = new, new
+        sg.operators = head + list(sg.operators or []) + tail
+        changed += len(remap)
+        for sig in model.signatureDefs or []:
+            if sig.subgraphIndex == sg_index:
+                for t in list(sig.inputs or []) + list(sig.outputs or []):
+                    t.tensorIndex = remap.get(t.tensorIndex, t.tensorIndex)
+    if not changed:
+        return data, 0
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), changed
+
+
+def int8_interface(data: bytes) -> tuple[bytes, int]:
+    """``data`` with int8 input and output: a float32 graph input read only by a QUANTIZE op to int8
+    is replaced by that op's int8 output (the op removed), and a float32 graph output written by a
+    DEQUANTIZE op from int8 by that int8 tensor. The int8 tensors take the old names. Returns
+    (flatbuffer, tensors changed); 0 when nothing matched (e.g. the I/O is int8 already)."""
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
+    changed = 0
+
+    def code(op: Any) -> int:
+        c = model.operatorCodes[op.opcodeIndex]
+        return max(c.builtinCode, c.deprecatedBuiltinCode)
+
+    for sg_index, sg in enumerate(model.subgraphs):
+        remap: dict[int, int] = {}
+        drop: set[int] = set()
+        ops = list(sg.operators or [])
+        for pos, index in enumerate(sg.inputs):
+            readers = [i for i, op in enumerate(ops) if index in list(op.inputs)]
+            if sg.tensors[index].type != _FLOAT32 or len(readers) != 1:
+                continue
+            op = ops[readers[0]]
+            out = int(op.outputs[0])
+            if code(op) == _QUANTIZE and sg.tensors[out].type == _INT8:
+                drop.add(readers[0])
+                sg.inputs[pos], remap[index] = out, out
+        for pos, index in enumerate(sg.outputs):
+            writers = [i for i, op in enumerate(ops) if index in list(op.outputs)]
+            if sg.tensors[index].type != _FLOAT32 or len(writers) != 1:
+                continue
+            op = ops[writers[0]]
+            src = int(op.inputs[0])
+            if code(op) == _DEQUANTIZE and sg.tensors[src].type == _INT8 and src not in sg.outputs:
+                drop.add(writers[0])
+                sg.outputs[pos], remap[index] = src, src
+        for old, new in remap.items():
+            sg.tensors[old].name, sg.tensors[new].name = sg.tensors[new].name, sg.tensors[old].name
+        sg.operators = [op for i, op in enumerate(ops) if i not in drop]
+        changed += len(remap)
+        for sig in model.signatureDefs or []:
+            if sig.subgraphIndex == sg_index:
+                for t in list(sig.inputs or []) + list(sig.outputs or []):
+                    t.tensorIndex = remap.get(t.tensorIndex, t.tensorIndex)
+    if not changed:
+        return data, 0
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), changed
 
 
 def _aeq_quantize(model: bytes, recipe: Any, calibration: list[Any] | None = None) -> bytes:
@@ -242,16 +362,23 @@ class TfliteExporter(Exporter):
                                     "int8 activations (min/max calibration)",
                              calibration_samples=len(ctx.calibration))
                 converter = aeq
+        interface_ops = 0  # the QUANTIZE / DEQUANTIZE at the float32 interface (not float islands)
+        if precision == "int8":
+            if options.int8_io:
+                data, _ = int8_interface(data)
+            else:
+                data, interface_ops = float_interface(data)
+            quant.update(io="int8" if options.int8_io else "float32")
         Path(dest).write_bytes(data)
         it = interpreter(dest)
         inputs, outputs = io_specs(it)
         notes = []
-        if precision == "int8":
+        if precision == "int8" and options.int8_io:
             # feed round(x / scale) + zero_point, read (q - zero_point) * scale
             quant.update(input_scale=inputs[0]["scale"], input_zero_point=inputs[0]["zero_point"],
                          output_scale=outputs[0]["scale"], output_zero_point=outputs[0]["zero_point"])
         ops = op_counts(it)
-        islands = ops.get("QUANTIZE", 0) + ops.get("DEQUANTIZE", 0)
+        islands = ops.get("QUANTIZE", 0) + ops.get("DEQUANTIZE", 0) - interface_ops
         if precision == "int8" and islands:
             notes.append(f"{islands} QUANTIZE/DEQUANTIZE ops: some ops (e.g. residual adds) run in float "
                          "between them")

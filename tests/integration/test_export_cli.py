@@ -106,3 +106,4 @@ def test_card_command_as_written(tmp_path):
     art = tmp_path / "artifacts" / "mobilenet_v3_small" / "mobilenet_v3_small-int8.tflite"
     assert art.is_file() and art.with_name(art.name + ".manifest.json").is_file()
     assert "mobilenet_v3_small" in proc.stdout and "tflite" in proc.stdout
+

@@ -41,11 +41,11 @@ def _context(module, variant, calibration):
                          parity_inputs=parity, reference_outputs=ref)
 
 
-def _export(tmp_path, tiny_cnn, calibration, variant, method="aeq"):
+def _export(tmp_path, tiny_cnn, calibration, variant, method="aeq", int8_io=False):
     ctx = _context(tiny_cnn, variant, calibration)
-    dest = tmp_path / f"tiny-{variant.label}-{method}.tflite"
+    dest = tmp_path / f"tiny-{variant.label}-{method}{'-io' if int8_io else ''}.tflite"
     exporter = EXPORTER
-    options = exporter.options({"int8_method": method})
+    options = exporter.options({"int8_method": method, "int8_io": int8_io})
     result = exporter.convert(ctx, ExportSpec(formats=("tflite",), variant=variant), dest, options)
     # the LiteRT runtime of the runner: (de)quantises int8 I/O with the file's scale / zero point
     outs = [sample[0] for sample in run_batch(exporter.runtime, dest, [[x.numpy()] for x in ctx.parity_inputs])]
@@ -53,21 +53,24 @@ def _export(tmp_path, tiny_cnn, calibration, variant, method="aeq"):
     return dest, result, np.concatenate(outs), ref, exporter
 
 
-# (variant, int8 method, minimum SQNR against eager in dB)
+# (variant, int8 method, int8 I/O, minimum SQNR against eager in dB)
 CASES = [
-    (Variant(precision="fp32"), "aeq", 60.0),
-    (Variant(precision="fp16"), "aeq", 40.0),
-    (Variant(precision="int8", int8_mode="dynamic"), "aeq", 20.0),
-    (Variant(precision="int8"), "aeq", 15.0),
-    (Variant(precision="int8"), "pt2e", 15.0),
+    (Variant(precision="fp32"), "aeq", False, 60.0),
+    (Variant(precision="fp16"), "aeq", False, 40.0),
+    (Variant(precision="int8", int8_mode="dynamic"), "aeq", False, 20.0),
+    (Variant(precision="int8"), "aeq", False, 15.0),
+    (Variant(precision="int8"), "pt2e", False, 15.0),
+    (Variant(precision="int8"), "aeq", True, 15.0),
+    (Variant(precision="int8"), "pt2e", True, 15.0),
 ]
 
 
-@pytest.mark.parametrize("variant,method,min_sqnr", CASES,
-                         ids=[v.label + (f"-{m}" if v.label == "int8" else "") for v, m, _ in CASES])
+@pytest.mark.parametrize("variant,method,int8_io,min_sqnr", CASES,
+                         ids=[v.label + (f"-{m}" if v.label == "int8" else "") + ("-int8io" if io else "")
+                              for v, m, io, _ in CASES])
 def test_each_precision_converts_runs_and_matches_eager(tmp_path, tiny_cnn, calibration, variant, method,
-                                                        min_sqnr):
-    dest, result, got, ref, exporter = _export(tmp_path, tiny_cnn, calibration, variant, method)
+                                                        int8_io, min_sqnr):
+    dest, result, got, ref, exporter = _export(tmp_path, tiny_cnn, calibration, variant, method, int8_io)
     assert dest.stat().st_size > 1000
     assert exporter.check(dest) == []
     assert got.dtype == np.float32 and got.shape == ref.shape == (4, 10)
@@ -78,14 +81,22 @@ def test_each_precision_converts_runs_and_matches_eager(tmp_path, tiny_cnn, cali
     assert [e["name"] for e in result.outputs] == ["output"]
     assert result.inputs[0]["shape"] == [1, 3, 32, 32] and result.outputs[0]["shape"] == [1, 10]
     assert result.quantization["mode"] == precision_label(variant)
-    if variant.precision == "int8" and variant.int8_mode == "static":
+    static = variant.precision == "int8" and variant.int8_mode == "static"
+    if static:
+        assert result.quantization["calibration_samples"] == len(calibration)
+        assert result.quantization["io"] == ("int8" if int8_io else "float32")
+        assert not result.notes  # no float islands between QUANTIZE / DEQUANTIZE
+    if static and int8_io:
         for entry in (*result.inputs, *result.outputs):
             assert entry["dtype"] == "int8"
             assert entry["scale"] > 0 and isinstance(entry["zero_point"], int)
             assert -128 <= entry["zero_point"] <= 127
         assert result.quantization["input_scale"] == result.inputs[0]["scale"]
-        assert result.quantization["calibration_samples"] == len(calibration)
         assert "QUANTIZE" not in result.details["ops"]  # int8 end to end, no float islands
+    elif static:  # float32 I/O: one QUANTIZE at the input, one DEQUANTIZE at the output, int8 between
+        assert all(e["dtype"] == "float32" and e["scale"] is None for e in (*result.inputs, *result.outputs))
+        assert result.details["ops"]["QUANTIZE"] == 1 and result.details["ops"]["DEQUANTIZE"] == 1
+        assert "input_scale" not in result.quantization
     else:
         assert all(e["dtype"] == "float32" and e["scale"] is None for e in (*result.inputs, *result.outputs))
     if variant.precision == "fp16":
@@ -112,3 +123,38 @@ def test_every_precision_is_supported_and_a_broken_file_is_reported(tmp_path):
     problems = EXPORTER.check(broken)
     assert len(problems) == 1 and "broken.tflite" in problems[0]
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("int8_io", [False, True])
+def test_tflite_int8_io_flag_sets_the_manifest_io_and_the_file_runs(tiny_zoo_entry, tmp_path, db, capsys, int8_io):
+    """`export --format tflite --int8 [--int8-io]`: float32 I/O by default, int8 I/O with scale /
+    zero point when asked; parity is computed either way and `run` times the file."""
+    import json
+
+    from edgebench.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exc:
+            main(list(argv))
+        out, err = capsys.readouterr()
+        return exc.value.code, out, err
+
+    flags = ["--int8-io"] if int8_io else []
+    code, out, err = run("--db", str(db), "export", "--model", "tiny_cnn", "--format", "tflite", "--int8",
+                         "--calibration-samples", "4", *flags, "--out", str(tmp_path))
+    assert code == 0, err
+    art = tmp_path / "tiny_cnn" / "tiny_cnn-int8.tflite"
+    manifest = json.loads(art.with_name(art.name + ".manifest.json").read_text())
+    io = [*manifest["inputs"], *manifest["outputs"]]
+    if int8_io:
+        assert all(e["dtype"] == "int8" and e["scale"] > 0 and -128 <= e["zero_point"] <= 127 for e in io)
+        assert manifest["export_options"]["int8_io"] is True
+    else:
+        assert all(e["dtype"] == "float32" and e["scale"] is None for e in io)
+    assert manifest["quantization"]["io"] == ("int8" if int8_io else "float32")
+    assert manifest["parity"]["vs_eager"]["sqnr_db"] > 10 and manifest["parity"]["vs_eager"]["n"] > 0
+    code, out, err = run("--db", str(db), "run", str(art), "--threads", "1", "--warmup", "2",
+                         "--warmup-seconds", "0", "--runs", "10", "--min-seconds", "0.05")
+    assert code == 0, err
+    assert "OK" in out
