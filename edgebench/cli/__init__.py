@@ -20,8 +20,8 @@ from edgebench.errors import EdgebenchError
 
 app = typer.Typer(
     name="edgebench",
-    help="Export PyTorch vision models to TorchScript / ONNX / TFLite / CoreML and measure them on "
-         "desktop, Raspberry Pi and Android.",
+    help="Export PyTorch vision models to on-device formats (`edgebench export --help` lists them) and "
+         "measure them on desktop, Raspberry Pi and Android.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
