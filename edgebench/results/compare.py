@@ -58,23 +58,23 @@ def delegation_text(r: RunResult) -> str | None:
 
 
 def _top_ops(raw: dict[str, Any], n: int = 3) -> list[str]:
-    """The ``n`` op types with the most time, from the run's own profile: ONNX Runtime's profiled run
-    (``delegation.op_ms``) or benchmark_model's "Summary by node type" table."""
-    op_ms = ((raw.get("delegation") or {}).get("op_ms")) or {}
-    if not op_ms:
-        for table in raw.get("op_profile") or []:
-            if "node type" in str(table.get("table", "")).lower():
-                cols = table.get("columns") or []
-                for row in table.get("rows") or []:
-                    row = row if isinstance(row, dict) else dict(zip(cols, row))
-                    if row.get("node_type") is not None and isinstance(row.get("avg_ms"), (int, float)):
-                        op_ms[str(row["node_type"])] = op_ms.get(str(row["node_type"]), 0.0) + row["avg_ms"]
-                break
+    """The ``n`` op types with the most time per inference: from the run's per-operator profile
+    (``op_profile`` rows: ``--profile-ops``, benchmark_model's op profiling), else from ONNX Runtime's
+    coverage profile (``delegation.op_ms``: one profiled run, said so)."""
+    per_type: dict[str, float] = {}
+    for o in raw.get("op_profile") or []:
+        if isinstance(o, dict) and isinstance(o.get("mean_ms"), (int, float)):
+            key = str(o.get("op_type") or o.get("name") or "?")
+            per_type[key] = per_type.get(key, 0.0) + o["mean_ms"]
+    if per_type:
+        top = sorted(per_type.items(), key=lambda kv: -kv[1])[:n]
+        return [f"{op} {ms:.2f} ms per inference" for op, ms in top]
+    op_ms = (raw.get("delegation") or {}).get("op_ms") or {}
     top = sorted(op_ms.items(), key=lambda kv: -kv[1])[:n]
-    return [f"{op} {ms:.2f} ms" for op, ms in top]
+    return [f"{op} {ms:.2f} ms in one profiled run" for op, ms in top]
 
 
-def slower_note(r: RunResult, ms: float, base_ms: float) -> str:
+def slower_note(r: RunResult, ms: float | None, base_ms: float | None, speedup: float) -> str:
     """Why an int8 row is slower than its fp32 sibling, from what the run recorded: delegate
     partitions and CPU-fallback ops, quantize/dequantize op count, the top ops of a profile."""
     raw = r.samples or {}
@@ -92,7 +92,10 @@ def slower_note(r: RunResult, ms: float, base_ms: float) -> str:
     top = _top_ops(raw)
     if top:
         why.append("top ops: " + ", ".join(top))
-    text = f"{r.variant} is slower than its fp32 sibling ({ms:.3g} ms vs {base_ms:.3g} ms, {base_ms / ms:.2f}×)"
+    if ms and base_ms:
+        text = f"{r.variant} is slower than its fp32 sibling ({ms:.3g} ms vs {base_ms:.3g} ms, {speedup:.2f}×)"
+    else:  # only the paired rounds say so (no separate fp32 run to quote)
+        text = f"{r.variant} is slower than its fp32 sibling (paired speed-up {speedup:.2f}×)"
     return text + (": " + "; ".join(why) if why else ": no coverage or profile recorded to say why")
 
 
@@ -288,7 +291,7 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
         low = low_agreement(r.variant, r.accuracy, r.parity)
         notes = [low] if low else []
         if speedup is not None and speedup < 1.0 and "int8" in r.variant:
-            notes.append(slower_note(r, typical, base))
+            notes.append(slower_note(r, typical, base, speedup))
         peak, peak_source = mem.get("peak_rss_bytes"), "peak_rss"
         if peak is None and mem.get("footprint_bytes") is not None:
             peak, peak_source = mem["footprint_bytes"], "footprint"

@@ -141,3 +141,17 @@ def test_sweep_file_delegates(tmp_path):
     f.write_text('formats = ["a"]\ndelegates = "xnnpack"\n')
     with pytest.raises(ConfigError, match="delegates must be a list"):
         SweepSpec.from_toml(f)
+
+
+def test_a_paired_int8_slower_than_fp32_without_an_unpaired_baseline_is_a_note_not_a_crash():
+    """A sweep with paired rounds on a delegate whose fp32 sibling has no usable unpaired figure:
+    the slower-than-fp32 note quotes the paired speed-up (compare used to raise on None)."""
+    r = _run("int8", 4.0, {"delegate": "none", "delegated_nodes": 0, "total_nodes": 10, "partitions": 0,
+                           "fallback_ops": {}})
+    r.samples["paired"] = {"speedup": 0.8, "ci_low": 0.78, "ci_high": 0.82, "rounds": 10, "timer": "thread"}
+    r.samples["op_profile"] = [{"op_type": "Conv", "name": "c1", "total_ms": 20.0, "mean_ms": 1.0},
+                               {"op_type": "Conv", "name": "c2", "total_ms": 10.0, "mean_ms": 0.5}]
+    (row,) = compare_rows([r])
+    (note,) = row["notes"]
+    assert row["speedup"] == 0.8 and "paired speed-up 0.80×" in note
+    assert "Conv 1.50 ms per inference" in note
