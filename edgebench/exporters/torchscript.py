@@ -22,6 +22,8 @@ from typing import Any
 from edgebench.exporters.base import INPUT_NAME, OUTPUT_NAME, ConvertResult, Exporter, io_entry, register
 from edgebench.exporters.context import ExportContext
 from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters.variants.layers import weight_layers
+from edgebench.errors import UnsupportedError
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try --format onnx or --format tflite"
@@ -99,6 +101,13 @@ class TorchScriptExporter(Exporter):
         precision = ctx.precision
         if precision == "fp32":
             return ctx.traced(), notes
+        if precision.startswith("int8") and not weight_layers(ctx.module):
+            # PyTorch's quantisation swaps nn.Conv / nn.Linear layers; a graph program has none, and
+            # "quantising" it would write the fp32 model under an int8 label
+            raise UnsupportedError(f"TorchScript {precision} needs nn.Conv / nn.Linear layers to quantise; "
+                                   "this model (a torch.export or TorchScript program) has none",
+                                   hint="export from the nn.Module (a state_dict with --arch), or use "
+                                        "another format's int8")
         if precision == "fp16":
             module = _cast_wrapper(_copy(ctx.module))
         elif precision == "int8-dynamic":
@@ -137,6 +146,8 @@ class TorchScriptExporter(Exporter):
                     mobile._save_for_lite_interpreter(str(dest))
                 else:
                     torch.jit.save(frozen, str(dest))
+        except UnsupportedError:
+            raise
         except Exception as exc:  # tracing / freezing / quantising raise many types
             raise converter_error("torchscript", exc, ALTERNATIVES) from exc
         with torch.no_grad():

@@ -55,6 +55,13 @@ def load(spec: ModelSpec) -> LoadedModel:
     elif spec.checkpoint is not None:
         module, kind = load_checkpoint(spec.checkpoint, spec.arch, spec.num_classes, spec.trust_checkpoint,
                                        arch_kwargs=kwargs, notes=notes)
+        if kind in ("pt2", "jit") and (spec.arch or kwargs):
+            # a program carries its own graph: there is no builder for --arch / --arch-kwargs to reach,
+            # and labelling the program with them would describe a model that was never built
+            given = " and ".join(f for f, on in (("--arch", spec.arch), ("--arch-kwargs", kwargs)) if on)
+            raise LoadError(f"{Path(spec.checkpoint).name} is a {'torch.export' if kind == 'pt2' else 'TorchScript'} "
+                            f"program: {given} cannot change it",
+                            hint=f"drop {given} (the program is the model), or export from a state_dict with --arch")
         e = entry(spec.arch, spec.num_classes) if spec.arch else None
         default = _zoo_shape(e, kwargs) if e is not None else None
         shape, shape_from = resolve_shape(module, kind, Path(spec.checkpoint).name, user_shape, default)

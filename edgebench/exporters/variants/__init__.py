@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from edgebench.errors import ConfigError
+from edgebench.errors import ConfigError, UnsupportedError
 from edgebench.exporters.variants.binarize import binarize
 from edgebench.exporters.variants.layers import called_layers, weight_layers, weight_sparsity
 from edgebench.exporters.variants.prune import prune_structured, prune_unstructured
@@ -56,6 +56,13 @@ def apply(module: Any, variant: Variant, example: Any) -> tuple[Any, dict[str, A
     if transform is None:
         raise ConfigError(f"unknown transform {variant.transform!r}",
                           hint=f"one of none, {', '.join(TRANSFORMS)}")
+    if not weight_layers(module):
+        # a torch.export program or TorchScript module keeps its weights in a graph, not in
+        # nn.Conv2d / nn.Linear layers: transforming nothing and calling it done would be a lie
+        raise UnsupportedError(f"{variant.label}: the model has no nn.Conv / nn.Linear layers to "
+                               f"{variant.transform.replace('_', ' ')} (a torch.export or TorchScript "
+                               "program keeps its weights in a graph)",
+                               hint="export from the nn.Module: a state_dict with --arch, or a pickled module")
     before = count(module, example)
     new = copy.deepcopy(module).eval()
     extra = transform(new, variant, example)
