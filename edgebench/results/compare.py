@@ -105,7 +105,8 @@ def input_shape_of(r: RunResult) -> tuple[int, ...] | None:
     return tuple(shape) if shape else None
 
 
-def _asked_delegate(r: RunResult) -> str | None:
+def asked_delegate(r: RunResult) -> str | None:
+    """The delegate / execution provider the run asked for (``--delegate``, a sweep's axis), or None."""
     name = ((r.spec or {}).get("bench") or {}).get("delegate") or (r.spec or {}).get("delegate")
     return str(name).lower() if name else None
 
@@ -115,7 +116,7 @@ def artifact_key(r: RunResult) -> tuple:
     input shape asked for and the delegate asked for, so two different files that share a name (two
     third-party ``model.onnx``, two ``best.pt`` exports) or one model at 160² and 224² stay apart."""
     sha = r.artifact.sha256 if r.artifact is not None else None
-    return (*_cell(r), sha, input_shape_of(r), _asked_delegate(r))
+    return (*_cell(r), sha, input_shape_of(r), asked_delegate(r))
 
 
 def _folder(r: RunResult) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from edgebench.results.compare import BASELINE_VARIANT, select
+from edgebench.results.compare import BASELINE_VARIANT, asked_delegate, select
 from edgebench.results.model import Projection, RunResult, Status
 
 MB = 1024 * 1024
@@ -45,10 +45,12 @@ class Candidate:
     drop: float | None  # accuracy drop (absolute fraction), None when unknown
     quality: str  # how the drop was measured, e.g. "top-1 agreement 98% (n=64)"
     excluded: str | None = None  # reason it cannot be recommended at all
+    delegate: str | None = None  # the delegate / execution provider the run asked for
 
     @property
     def label(self) -> str:
-        return f"{self.format} {self.variant}"
+        via = f" via {self.delegate}" if self.delegate else ""
+        return f"{self.format} {self.variant}{via}"
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,10 @@ def _quality(r: RunResult, fp32_acc: dict[tuple[str, str], float]) -> tuple[floa
     vs = (r.parity or {}).get("vs_eager") or {}
     if vs.get("top1_agreement") is not None:
         sqnr = f", SQNR {vs['sqnr_db']:.0f} dB" if vs.get("sqnr_db") is not None else ""
-        return 1 - vs["top1_agreement"], f"export parity: top-1 {vs['top1_agreement']:.0%} (n={vs.get('n')}){sqnr}"
+        n = vs.get("n")
+        # one flipped sample of n moves the drop by 1/n: say so when that is coarser than a budget would be
+        step = f", one sample = {1 / n:.1%}" if isinstance(n, int) and n > 0 else ""
+        return 1 - vs["top1_agreement"], f"export parity: top-1 {vs['top1_agreement']:.0%} (n={n}{step}){sqnr}"
     if r.variant == BASELINE_VARIANT and r.status == Status.OK:
         return 0.0, "fp32 (the reference)"
     return None, "no accuracy or agreement measured"
@@ -111,7 +116,8 @@ def _candidate(r: RunResult, fp32_acc, where: str, lat: tuple[float | None, floa
     elif drop > budget + 1e-12:
         excluded = f"too inaccurate: {drop:.1%} drop > {budget:.1%} budget ({qtext})"
     size = r.artifact.size_bytes if r.artifact else None
-    return Candidate(r.model, r.format, r.variant, where, r.run_id, *lat, size, drop, qtext, excluded)
+    return Candidate(r.model, r.format, r.variant, where, r.run_id, *lat, size, drop, qtext, excluded,
+                     asked_delegate(r))
 
 
 def _ms(x: float) -> str:

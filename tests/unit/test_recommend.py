@@ -66,3 +66,18 @@ def test_tiers_use_projections_and_measured_targets_stay_apart():
     assert "the mid tier (projected)" in recs[1].sentence
     (only,) = recommend([fp32, int8], projections, tier="mid")
     assert only.projected
+
+
+def test_candidates_on_different_delegates_say_which():
+    """A sweep over delegates: two `tflite fp32` rows are not the same artifact to a reader, and a
+    speed-up quoted between them must name both delegates."""
+    from edgebench.results.model import RunResult, Status
+    from edgebench.results.recommend import _candidate
+
+    r = RunResult(model="m", format="tflite", variant="fp32", target="local", status=Status.OK,
+                  spec={"bench": {"delegate": "none"}})
+    c = _candidate(r, {}, "local", (1.0, 0.9, 1.1), 0.01)
+    assert c.label == "tflite fp32 via none"
+    plain = _candidate(RunResult(model="m", format="tflite", variant="fp32", target="local", status=Status.OK),
+                       {}, "local", (1.0, 0.9, 1.1), 0.01)
+    assert plain.label == "tflite fp32"
