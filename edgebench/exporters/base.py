@@ -175,6 +175,9 @@ class Exporter(abc.ABC):
     converter_dist: str = ""
     libraries: tuple[str, ...] = ()
     cost: float = 1.0
+    # whether convert() takes a TorchScript (ScriptModule) model: the formats built on torch.export
+    # cannot read one, so a TorchScript checkpoint is an UNSUPPORTED row for them, with the reason
+    reads_torchscript: bool = False
     Options: type | None = None
     alternatives: str = ""
 

@@ -108,6 +108,12 @@ def row(cell: Cell, label: str, status: Status, *, error: EdgebenchError | None 
                      environment=_environment(), **kw)
 
 
+def _is_script_module(module: Any) -> bool:
+    import torch
+
+    return isinstance(module, torch.jit.ScriptModule)
+
+
 def skip_reason(cell: Cell) -> UnsupportedError | None:
     """Why ``cell`` cannot be exported here at all (converter missing, precision unsupported)."""
     exporter = registry.get(cell.fmt)
@@ -190,6 +196,12 @@ def run_cell(cell: Cell, ctx: ExportContext | None, loaded: Any) -> RunResult:
     if skip is not None:
         return row(cell, label, Status.UNSUPPORTED, error=skip)
     assert ctx is not None
+    if not exporter.reads_torchscript and _is_script_module(ctx.module):
+        return row(cell, label, Status.UNSUPPORTED, error=UnsupportedError(
+            f"{cell.fmt} cannot start from a TorchScript checkpoint (its converter needs the Python "
+            "nn.Module or a torch.export program)",
+            hint="export from a state_dict with --arch or a torch.export .pt2; a TorchScript file "
+                 "exports only to formats that read TorchScript"))
     dest = artifact_path(cell.spec.out_dir, label, cell.variant, exporter.extension_for(cell.options))
     dest.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(dest.parent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from edgebench.errors import ExportError
+from edgebench.errors import ExportError, UnsupportedError
 
 _OP_PATTERNS = (
     r"OpOverload\(op='([A-Za-z0-9_.:]+)'",  # torch.onnx: "No ONNX function found for <OpOverload(op=...)"
@@ -32,9 +32,14 @@ def rejected_operator(text: str) -> str | None:
     return None
 
 
-def converter_error(fmt: str, exc: BaseException, alternatives: str = "") -> ExportError:
+def converter_error(fmt: str, exc: BaseException, alternatives: str = "") -> ExportError | UnsupportedError:
     """One-line ExportError for a converter failure: names the operator when the message does,
-    the format (or tool) ``fmt``, and a hint (``alternatives``: another format / option)."""
+    the format (or tool) ``fmt``, and a hint (``alternatives``: another format / option). An
+    UnsupportedError raised inside a converter (a combination found impossible on the way, e.g. a
+    TorchScript checkpoint reaching torch.export) comes back as itself: an UNSUPPORTED row, not a
+    failed export."""
+    if isinstance(exc, UnsupportedError):
+        return exc
     chain, seen = [], set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:  # the operator is often named by a cause

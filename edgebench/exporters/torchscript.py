@@ -81,6 +81,7 @@ class TorchScriptExporter(Exporter):
     extension = ".pt"
     suffixes = (".pt", ".ptl")
     precisions = ("fp32", "fp16", "int8", "int8-dynamic")
+    reads_torchscript = True  # a TorchScript checkpoint is re-traced / re-saved as it is
     runtime = "torch"
     extra = ""
     modules = ("torch",)

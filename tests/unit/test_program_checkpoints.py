@@ -14,14 +14,12 @@ from edgebench.models import load
 from edgebench.results import Status
 from edgebench.spec import ExportSpec, ModelSpec, Variant
 
-from conftest import make_tiny_cnn  # noqa: E402  (tests/conftest.py)
 
 
 @pytest.fixture
-def program(tmp_path):
-    torch.manual_seed(0)
+def program(tmp_path, tiny_cnn):
     path = tmp_path / "tiny.pt2"
-    torch.export.save(torch.export.export(make_tiny_cnn(), (torch.randn(1, 3, 32, 32),)), str(path))
+    torch.export.save(torch.export.export(tiny_cnn, (torch.randn(1, 3, 32, 32),)), str(path))
     return path
 
 
@@ -48,3 +46,13 @@ def test_arch_options_are_refused_for_a_program(program, extra):
     with pytest.raises(LoadError, match="program") as info:
         load(ModelSpec(name=None, checkpoint=program, **extra))
     assert "drop --arch" in info.value.hint
+
+
+def test_a_torchscript_checkpoint_is_unsupported_where_the_converter_needs_torch_export(tmp_path, tiny_cnn):
+    path = tmp_path / "tiny.ts.pt"
+    torch.jit.save(torch.jit.trace(tiny_cnn, torch.randn(1, 3, 32, 32)), str(path))
+    rows = export(ModelSpec(name=None, checkpoint=path, input_shape=(1, 3, 32, 32)),
+                  ExportSpec(formats=("onnx", "torchscript"), out_dir=tmp_path / "art", parity_samples=2))
+    by = {r.format: r for r in rows}
+    assert by["torchscript"].status == Status.OK
+    assert by["onnx"].status == Status.UNSUPPORTED and "TorchScript checkpoint" in by["onnx"].error.message

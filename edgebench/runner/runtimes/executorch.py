@@ -100,6 +100,23 @@ class ExecuTorchRuntime(Runtime):
         self._delegate = None
         self._method = None
 
+
+    def available_delegates(self) -> list:
+        """ExecuTorch fixes delegation when the program is lowered (``export --partitioner``), not at
+        run time: the one name offered is what the program was lowered with (``xnnpack`` or
+        ``portable``)."""
+        return ["xnnpack" if "xnnpack" in self.delegate.lower() else "portable"]
+
+    def select_delegate(self, name: str | None) -> None:
+        """None or the program's own delegate; anything else is RunnerError("args") saying where
+        ExecuTorch takes that choice (at export)."""
+        offered = self.available_delegates()
+        if name is not None and name.lower() not in offered:
+            raise RunnerError("args", "ExecuTorch runs the delegates its program was lowered with (%s); "
+                              "--delegate %s cannot change that at run time" % (offered[0], name),
+                              "export again with --partitioner xnnpack or --partitioner none")
+        self.delegate_name = offered[0]
+
     @property
     def delegate(self) -> str:
         """The backends the program delegates to (or the portable kernels) and the threadpool size."""
