@@ -19,13 +19,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/edgebench sweep examples/default.toml
 
+# everything (CI runs this): two workers, a file per worker at a time (module fixtures built once)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
-# every unit and contract test (tests/integration is all `slow`), on two workers; each format's export
-# matrix (an xdist_group) is built once, on one worker: under 2 minutes on 2 cores
+# every unit and contract test (tests/integration is all `slow`), on two workers; a file stays on one
+# worker (the contract's per-format export matrix is built once): under 2 minutes on 2 cores
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow" -n 2 --dist loadgroup
+	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports

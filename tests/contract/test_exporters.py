@@ -43,11 +43,12 @@ def test_plugin_declares_its_format_as_data(fmt):
     assert all(f.flag.startswith("--") and f.help for f in flags.values())
 
 
+# `make test-fast` runs on two workers with --dist loadfile: this module stays on one worker, so each
+# format's module-scoped export matrix is built once (the other worker runs the other files)
 @pytest.fixture(scope="module", params=registry.names())
 def matrix(request, tmp_path_factory):
     """One in-process export of every ``--all`` variant of one format (its variants share their
-    trace / torch.export). One format per fixture instance, so `make test-fast`'s two workers
-    (``--dist loadgroup``, groups set in tests/contract/conftest.py) each build some formats, once."""
+    trace / torch.export), built once per format."""
     import importlib.util
 
     fmt = request.param
