@@ -380,7 +380,8 @@ def int8_tflite(tmp_path_factory):
     try:
         (r,) = export(ModelSpec(name="tiny_cnn"),
                       ExportSpec(formats=("tflite",), variant=Variant(precision="int8"),
-                                 out_dir=tmp_path_factory.mktemp("int8"), calibration_samples=8))
+                                 out_dir=tmp_path_factory.mktemp("int8"), calibration_samples=8,
+                                 format_options={"tflite": {"int8_io": True}}))  # int8 in and out
         assert r.artifact is not None, r.error
         eager = load(ModelSpec(name="tiny_cnn")).module  # the model exported
         yield Path(r.artifact.path), r.artifact.manifest["inputs"][0], eager
