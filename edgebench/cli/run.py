@@ -261,13 +261,21 @@ def sweep_cmd(
     from edgebench.spec import SweepSpec
 
     spec = SweepSpec.from_toml(file, trust_checkpoint=trust_checkpoint)
+    if spec.project:  # an unknown profile name fails before any work
+        from edgebench.profiles.profiles import load_profiles, select
+
+        select(load_profiles(), spec.project)
+    projected: list = []
     try:
         with open_store(mlflow, mlflow_uri, sweep=name or file.stem) as store, _Progress() as progress:
             results = run_sweep(spec, store=store, force=force, listener=progress, devices_file=devices)
+            rows = compare_rows(results, latest=False)
+            if spec.project:
+                projected = _project_rows(rows, store, ",".join(spec.project))
     except KeyboardInterrupt:
         _interrupted()
         raise
-    _print(compare_rows(results, latest=False), output, title=f"{file} ({state.db})")
+    _print(rows, output, title=f"{file} ({state.db})", projected=projected)
     _report_failures(results)
 
 
