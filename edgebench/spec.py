@@ -398,7 +398,13 @@ class SweepSpec:
                           "from the checkpoint)", hint="remove the key; pass --trust-checkpoint to `edgebench "
                           "sweep` yourself if you trust every checkpoint in the file")
             fields = _sweep_fields(ModelSpec) - {"trust_checkpoint"}
-            _check_table(m, fields, ModelSpec, f"models[{i}]", bad)
+            if "arch_kwargs" in m:  # a table of builder kwargs: arch_kwargs = {num_layers = 2}
+                if not isinstance(m["arch_kwargs"], dict):
+                    raise bad(f"models[{i}].arch_kwargs", f"expected a table, got {m['arch_kwargs']!r}",
+                              hint="e.g. arch_kwargs = {width_mult = 0.5}")
+                _check_table({k: v for k, v in m.items() if k != "arch_kwargs"}, fields, ModelSpec, f"models[{i}]", bad)
+            else:
+                _check_table(m, fields, ModelSpec, f"models[{i}]", bad)
             if m.get("checkpoint") is None and m.get("name") is None:
                 raise bad(f"models[{i}]", "needs name (a zoo model) or checkpoint")
             models.append(ModelSpec.from_dict(m))
