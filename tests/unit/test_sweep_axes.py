@@ -53,3 +53,10 @@ def test_each_cell_is_counted_at_its_own_size_and_width():
         macs[m.input_shape[-1]] = count(lm.module, lm.input_spec.example()).macs
     # MACs scale with the pixel count: (128/224)² ≈ 0.33
     assert macs[128] / macs[224] == pytest.approx((128 / 224) ** 2, rel=0.05)
+
+
+def test_the_shipped_width_resolution_sweep_reads():
+    from pathlib import Path
+
+    spec = SweepSpec.from_toml(Path(__file__).parents[2] / "examples" / "mobilenet_width_resolution.toml")
+    assert len(spec.models) == 12 and len({m.label for m in spec.models}) == 12
