@@ -2,8 +2,9 @@
 MobileViT (save_pretrained folder, 10 classes at 160×160) and a PyTorch-Lightning-style ResNet18
 checkpoint (3 classes) from shipped data, and `edgebench sweep` takes each end to end through
 TorchScript, ONNX, TFLite and ExecuTorch (measured, scored on its labelled folder, projected onto
-the low / mid / high tiers) and Core ML (converted and checked structurally: it runs on macOS
-only). Everything goes through the public command line."""
+the low / mid / high tiers) and, for the ResNet18, Core ML (converted and checked structurally: it
+runs on macOS only; coremltools 9.0 cannot convert the MobileViT: an 'int' op in its encoder).
+Everything goes through the public command line."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def test_hf_mobilevit_and_lightning_resnet18_end_to_end(tmp_path):
     db = tmp_path / "results.db"
     studies = {
         "mobilevit_digits": (_sweep_file(tmp_path, "mvit", f'{{checkpoint = "{hf.as_posix()}"}}',
-                                         out / "data" / "digits" / "val", RUN_FORMATS + ["coreml"]), 10, 160),
+                                         out / "data" / "digits" / "val", RUN_FORMATS), 10, 160),
         "resnet18_lightning": (_sweep_file(tmp_path, "r18", f'{{checkpoint = "{(out / "checkpoints" / "resnet18_lightning.ckpt").as_posix()}", arch = "resnet18", num_classes = 3}}',
                                            out / "data" / "photos3" / "val", RUN_FORMATS + ["coreml"]), 3, 224),
     }
@@ -85,15 +86,17 @@ def test_hf_mobilevit_and_lightning_resnet18_end_to_end(tmp_path):
             assert row["status"] == "OK", (fmt, row["error"])
             assert row["quality_accuracy"] is not None and row["quality_macro_f1"] is not None
             assert row["quality_n"] == (50 if classes == 10 else 18) and row["p50_ms"] > 0
-        assert by_fmt["coreml"]["status"] == "UNSUPPORTED"  # measured: no Core ML runtime off macOS
         manifests = {json.loads(p.read_text())["format"]: json.loads(p.read_text())
                      for p in (tmp_path / "artifacts" / model).glob("*.manifest.json")}
-        assert set(manifests) == set(RUN_FORMATS) | {"coreml"}
+        structural = {"coreml"} if model == "resnet18_lightning" else set()
+        assert set(manifests) == set(RUN_FORMATS) | structural
         for fmt, m in manifests.items():
             assert m["status"] == "OK" and m["input_spec"]["num_classes"] == classes
             assert m["inputs"][0]["shape"][-1] == size or m["inputs"][0]["shape"][1] == size
-        assert manifests["coreml"]["runnable_here"] is False
-        assert any("checked structurally" in w for w in manifests["coreml"]["warnings"])
+        for fmt in structural:  # converted, checked structurally, measured as unsupported off macOS
+            assert manifests[fmt]["runnable_here"] is False
+            assert any("checked structurally" in w for w in manifests[fmt]["warnings"])
+            assert by_fmt[fmt]["status"] == "UNSUPPORTED"
         assert manifests["onnx"]["parity"]["vs_eager"]["sqnr_db"] > 60
     names = json.loads(_eb(db, "compare", "--model", "mobilevit_digits", "-o", "json").stdout)
     assert names and all(r["quality_n"] == 50 for r in names if r["status"] == "OK")
