@@ -326,6 +326,8 @@ class SweepSpec:
     # format name → {option: value}, from ``[format_options.<fmt>]`` tables; each format's plug-in
     # checks its table before the sweep does any work
     format_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # profiles / tiers the printed table projects the local rows onto (``project = ["low", "mid", "high"]``)
+    project: tuple[str, ...] = ()
 
     @classmethod
     def from_toml(cls, path: Path, *, trust_checkpoint: bool = False) -> "SweepSpec":
@@ -340,6 +342,9 @@ class SweepSpec:
             runs = 50
             [format_options.NAME]                    # one table per format that takes options
             option = value                           # checked against that format's Options
+
+        ``project = ["low", "mid", "high"]`` adds projected-latency columns for those profiles to the
+        table the sweep prints (as ``compare --project --tiers low,mid,high`` does).
 
         Optional axes: ``resolutions = [128, 160]`` (square inputs, 3 channels) and
         ``arch_kwargs = [{width_mult = 0.5}, {width_mult = 1.0}]`` make every model one cell per
@@ -365,7 +370,7 @@ class SweepSpec:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
         known = {"models", "formats", "variants", "targets", "bench", "out_dir", "calibration_samples",
-                 "format_options", "resolutions", "arch_kwargs", "paired", "delegates"}
+                 "format_options", "resolutions", "arch_kwargs", "paired", "delegates", "project"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"sweep file {path}: unknown field(s) {', '.join(sorted(unknown))}",
@@ -398,7 +403,13 @@ class SweepSpec:
                           "from the checkpoint)", hint="remove the key; pass --trust-checkpoint to `edgebench "
                           "sweep` yourself if you trust every checkpoint in the file")
             fields = _sweep_fields(ModelSpec) - {"trust_checkpoint"}
-            _check_table(m, fields, ModelSpec, f"models[{i}]", bad)
+            if "arch_kwargs" in m:  # a table of builder kwargs: arch_kwargs = {num_layers = 2}
+                if not isinstance(m["arch_kwargs"], dict):
+                    raise bad(f"models[{i}].arch_kwargs", f"expected a table, got {m['arch_kwargs']!r}",
+                              hint="e.g. arch_kwargs = {width_mult = 0.5}")
+                _check_table({k: v for k, v in m.items() if k != "arch_kwargs"}, fields, ModelSpec, f"models[{i}]", bad)
+            else:
+                _check_table(m, fields, ModelSpec, f"models[{i}]", bad)
             if m.get("checkpoint") is None and m.get("name") is None:
                 raise bad(f"models[{i}]", "needs name (a zoo model) or checkpoint")
             models.append(ModelSpec.from_dict(m))
@@ -446,6 +457,7 @@ class SweepSpec:
             calibration_samples=samples,
             format_options=_format_tables(path, data.get("format_options", {})),
             delegates=_delegates(path, data.get("delegates", [])),
+            project=tuple(str_list("project", ["low"])) if "project" in data else (),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import typer
 from edgebench.cli import app, console, err_console, state
 from edgebench.cli import model_options as opts
 from edgebench.cli.sinks import mlflow_option, mlflow_uri_option, open_store
-from edgebench.errors import ConfigError
+from edgebench.errors import ConfigError, EdgebenchError
 
 OUTPUT_HELP = "Output: table, markdown, csv or json."
 # target option → the `run` flag that sets it (error messages name the flag)
@@ -275,13 +275,21 @@ def sweep_cmd(
     from edgebench.spec import SweepSpec
 
     spec = SweepSpec.from_toml(file, trust_checkpoint=trust_checkpoint)
+    if spec.project:  # an unknown profile name fails before any work
+        from edgebench.profiles.profiles import load_profiles, select
+
+        select(load_profiles(), spec.project)
+    projected: list = []
     try:
         with open_store(mlflow, mlflow_uri, sweep=name or file.stem) as store, _Progress() as progress:
             results = run_sweep(spec, store=store, force=force, listener=progress, devices_file=devices)
+            rows = compare_rows(results, latest=False)
+            if spec.project:
+                projected = _project_rows(rows, store, ",".join(spec.project))
     except KeyboardInterrupt:
         _interrupted()
         raise
-    _print(compare_rows(results, latest=False), output, title=f"{file} ({state.db})")
+    _print(rows, output, title=f"{file} ({state.db})", projected=projected)
     _report_failures(results)
 
 
@@ -366,9 +374,14 @@ def _project_rows(rows: list[dict], store, tiers: str) -> list:
         if row["status"] != "OK" or not str(row["target"]).startswith("local"):
             continue
         have = {(p.profile, p.threads): p for p in store.projections(row["run_id"])}
-        for p in project_run(store.get(row["run_id"]), {k: v for k, v in chosen.items()
-                                                         if not all((k, t) in have for t in ("1-big", "all-big"))},
-                             all_profiles=everything):
+        try:
+            made = project_run(store.get(row["run_id"]), {k: v for k, v in chosen.items()
+                                                          if not all((k, t) in have for t in ("1-big", "all-big"))},
+                               all_profiles=everything)
+        except EdgebenchError as err:  # one row that cannot be projected keeps "—", the table still prints
+            typer.echo(f"{err.stage}: {row['model']} {row['format']} {row['variant']}: {err.message}", err=True)
+            made = []
+        for p in made:
             store.add(p)
             have[(p.profile, p.threads)] = p
         projections += [p for p in have.values() if p.profile in chosen]

@@ -27,6 +27,7 @@ from edgebench.errors import EdgebenchError, ExportError, UnsupportedError
 from edgebench.exporters.base import ConvertResult, Exporter, registry
 from edgebench.exporters.context import ExportContext, precision_label
 from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters import reference
 from edgebench.exporters.manifest import SUFFIX as MANIFEST_SUFFIX
 from edgebench.exporters.manifest import build_manifest, file_facts, write_manifest
 from edgebench.exporters.parity import FP32_MIN_SQNR_DB, INT8_MIN_TOP1, compare, degenerate_reference
@@ -292,6 +293,9 @@ def _finish(cell: Cell, ctx: ExportContext, exporter: Exporter, result: ConvertR
     _move_into_place(tmp, dest)
     manifest = build_manifest(exporter, cell.spec, cell.options, ctx, result, dest, facts, parity, warnings,
                               status.value, export_s)
+    # the eager outputs on the export's inputs: `run --dataset` agreement without the checkpoint
+    manifest["reference"] = (reference.write(dest.parent, ctx.loaded.label, ctx.reference_npz)
+                             if ctx.reference_npz is not None else None)
     write_manifest(dest, manifest)
     info = ctx.transform_info
     artifact = ArtifactInfo(path=str(dest), format=cell.fmt, variant=cell.variant.label,

@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 from edgebench.errors import ConfigError
 from edgebench.exporters.converter_errors import converter_error
+from edgebench.exporters import reference
 from edgebench.exporters.progress import stage
 from edgebench.exporters.variants import apply
 from edgebench.exporters.variants.calibration import calibration_inputs
@@ -36,6 +37,9 @@ class ExportContext:
     transformed module's eager outputs on them and ``untransformed_outputs`` the original
     module's (None when the variant has no torch-level transform). ``transform_info`` comes from
     the variant transform; ``counts`` are the transformed module's params / MACs.
+    ``reference_npz`` holds the calibration + parity inputs and the untransformed model's eager
+    outputs on them (:mod:`edgebench.exporters.reference`; None for non-float inputs), written
+    beside the artifact so agreement with eager later needs no checkpoint.
     """
 
     loaded: Any  # edgebench.models.LoadedModel
@@ -48,6 +52,7 @@ class ExportContext:
     untransformed_outputs: list[Any] | None = None
     transform_info: dict[str, Any] = field(default_factory=dict)
     counts: Any = None  # edgebench.models.counting.Counts
+    reference_npz: bytes | None = field(default=None, repr=False)
     # shared by every variant with the same torch-level transform (fp32 / fp16 / int8 of one module):
     # the traced and exported graphs, and whatever a format derives from them (e.g. its fp32 file)
     shared: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -131,7 +136,9 @@ class ContextBuilder:
         self.spec = spec
         self._inputs: tuple[list[Any], list[Any]] | None = None
         self._shared: dict[tuple, _Shared] = {}
-        self._base_outputs: list[Any] | None = None
+        self._pool: list[Any] = []
+        self._pool_outputs: list[Any] | None = None
+        self._reference: bytes | None = None
 
     def inputs(self) -> tuple[list[Any], list[Any]]:
         """(calibration inputs, parity inputs), drawn once from the same source, never overlapping."""
@@ -144,14 +151,32 @@ class ContextBuilder:
             # a small folder: keep at least half of it for calibration, the rest for parity
             n_par = min(n_par, max(1, len(pool) // 2))
             cal, par = pool[:len(pool) - n_par] or pool, pool[len(pool) - n_par:]
+            self._pool = pool
             self._inputs = (cal, par)
         return self._inputs
 
+    def pool_outputs(self) -> list[Any]:
+        """Eager outputs of the untransformed model on every calibration and parity input (once)."""
+        if self._pool_outputs is None:
+            self.inputs()
+            with stage("eager reference outputs"):
+                self._pool_outputs = eager_outputs(self.loaded.module, self._pool)
+        return self._pool_outputs
+
     def base_outputs(self) -> list[Any]:
         """Eager outputs of the untransformed model on the parity inputs."""
-        if self._base_outputs is None:
-            self._base_outputs = eager_outputs(self.loaded.module, self.inputs()[1])
-        return self._base_outputs
+        n_par = len(self.inputs()[1])
+        return self.pool_outputs()[len(self._pool) - n_par:]
+
+    def reference(self) -> bytes | None:
+        """The npz bytes of :mod:`edgebench.exporters.reference` for this model's input pool (None
+        when an input is not a float tensor: nothing a dataset image could be matched with)."""
+        if self._reference is None:
+            self.inputs()
+            if not all(getattr(x, "is_floating_point", lambda: False)() for x in self._pool):
+                return None
+            self._reference = reference.encode([x.numpy() for x in self._pool], self.pool_outputs())
+        return self._reference
 
     def _transform(self, variant: Variant) -> _Shared:
         key = (variant.transform, variant.amount, variant.binarize_activations)
@@ -174,5 +199,5 @@ class ContextBuilder:
             calibration=cal if precision_label(variant) == "int8" else [],
             parity_inputs=par, reference_outputs=shared.reference_outputs,
             untransformed_outputs=untransformed, transform_info=shared.info, counts=shared.counts,
-            shared=shared.cache,
+            shared=shared.cache, reference_npz=self.reference(),
         )

@@ -190,7 +190,11 @@ def transform_summary(manifest: dict[str, Any]) -> str | None:
     if t.get("params_before") is not None and t.get("nonzero_params_after") is not None:
         parts.append(f"non-zero params {human(t['params_before'])} → {human(t['nonzero_params_after'])}")
     if t.get("sparsity"):
-        parts.append(f"sparsity {t['sparsity']:.0%}")
+        whole = t.get("sparsity_whole_model")
+        parts.append(f"sparsity {t['sparsity']:.0%} of weight matrices"
+                     + (f" ({whole:.0%} of the whole model)" if whole is not None else ""))
+    if t.get("binarized_share") is not None:
+        parts.append(f"binarized {t['binarized_share']:.0%} of parameters")
     if t.get("packed_1bit_bytes") and manifest.get("size_bytes"):
         parts.append(f"packed 1-bit {t['packed_1bit_bytes'] / 2**20:.2f} MB vs file {manifest['size_bytes'] / 2**20:.2f} MB")
     if t.get("kept_full_precision"):

@@ -8,8 +8,9 @@ A dataset directory is either
   → accuracy, macro-F1 and the confusion matrix (scikit-learn metrics); predictions outside the
   dataset's classes count as wrong and fall into an ``other`` column;
 - **unlabelled**: images directly in the folder → top-1 agreement with the fp32 eager model the
-  artifact was exported from (rebuilt from the manifest's source); PSNR / SSIM for an
-  image-to-image model;
+  artifact was exported from: the eager outputs the export stored for its own inputs where the
+  images are those inputs, else the model rebuilt from the manifest's source (a checkpoint by
+  absolute path + sha256); PSNR / SSIM for an image-to-image model;
 - **pairs** (image-to-image models): ``noisy/`` + ``clean/`` → PSNR / SSIM against the clean images
   (:mod:`edgebench.harness.image_pairs`).
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from edgebench import models
 from edgebench.errors import ConfigError, LoadError
+from edgebench.exporters import reference as eager_reference
 from edgebench.harness import image_pairs
 from edgebench.harness import labels as class_labels
 from edgebench.models.checkpoint import sha256_file
@@ -168,10 +170,24 @@ def _rebuild(source: dict[str, Any], spec_dict: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.ndarray:
-    """Outputs of the fp32 eager model an artifact was exported from (rebuilt from its manifest) on
-    ``inputs`` (N, *shape[1:]) as :func:`prepare_inputs` laid them out (NHWC rows are turned
-    to the NCHW a PyTorch module takes)."""
+def _checkpoint(source: dict[str, Any]) -> Path:
+    """The checkpoint the artifact came from, found by the manifest's absolute path and checked
+    against its sha256. LoadError (one line) when it moved or changed."""
+    path = source.get("path")
+    if not path or not Path(path).exists():
+        raise LoadError(f"the checkpoint the artifact came from ({path}) is not there any more",
+                        hint="put it back at that path, use the images the export stored a reference for "
+                             "(its calibration folder), or use a labelled dataset")
+    path = Path(path)
+    hashed = path / source["weights"] if path.is_dir() and source.get("weights") else path
+    if source.get("sha256") and sha256_file(hashed) != source["sha256"]:
+        raise LoadError(f"checkpoint {path} changed since the export (sha256 differs): its outputs are not the "
+                        "artifact's reference", hint="re-export from it, or use a labelled dataset")
+    return path
+
+
+def _rebuilt_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.ndarray:
+    """Outputs of the fp32 eager model rebuilt from the manifest's source on NCHW ``inputs``."""
     import torch
 
     source = (manifest or {}).get("source") or {}
@@ -190,21 +206,46 @@ def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray) -> np.nda
                               hint="re-export it, export from --checkpoint, or use a labelled dataset")
         spec = ModelSpec(name=source.get("name"), num_classes=num_classes, **_rebuild(source, spec_dict))
     else:
-        path = source.get("path")
-        if not path or not Path(path).exists():
-            raise LoadError(f"the checkpoint the artifact came from ({path}) is not here",
-                            hint="run from the machine that exported it, or use a labelled dataset")
-        hashed = Path(path) / source["weights"] if Path(path).is_dir() and source.get("weights") else Path(path)
-        if source.get("sha256") and sha256_file(hashed) != source["sha256"]:
-            raise LoadError(f"checkpoint {path} changed since the export (sha256 differs)",
-                            hint="re-export, or use a labelled dataset")
-        spec = ModelSpec(name=None, checkpoint=Path(path), arch=source.get("arch") if source.get("kind") == "state_dict"
-                         else None, num_classes=num_classes, **_rebuild(source, spec_dict))
+        spec = ModelSpec(name=None, checkpoint=_checkpoint(source),
+                         arch=source.get("arch") if source.get("kind") == "state_dict" else None,
+                         num_classes=num_classes, **_rebuild(source, spec_dict))
     module = models.load(spec).module
+    with torch.inference_mode():
+        return np.stack([module(torch.from_numpy(np.ascontiguousarray(row[None]))).numpy()[0] for row in inputs])
+
+
+def eager_outputs(manifest: dict[str, Any] | None, inputs: np.ndarray,
+                  artifact: Path | str | None = None) -> np.ndarray:
+    """Outputs of the fp32 eager model an artifact was exported from on ``inputs`` (N, *shape[1:])
+    as :func:`prepare_inputs` laid them out (NHWC rows are turned to the NCHW a PyTorch module
+    takes).
+
+    Rows that are inputs the export stored a reference for (``<model>.reference-*.npz`` beside
+    ``artifact``, :mod:`edgebench.exporters.reference`) take the stored outputs: no checkpoint
+    needed. The other rows need the model: the zoo rebuilds it; a checkpoint is found by the
+    manifest's absolute path and must still have its sha256 (LoadError naming it otherwise)."""
     if inputs.ndim == 4 and layout([1, *inputs.shape[1:]]) == "NHWC":
         inputs = np.ascontiguousarray(inputs.transpose(0, 3, 1, 2))
-    with torch.inference_mode():
-        return np.stack([module(torch.from_numpy(row[None])).numpy()[0] for row in inputs])
+    stored = eager_reference.load(artifact, manifest) if artifact is not None else None
+    found = eager_reference.match(inputs, stored[0]) if stored is not None else [None] * len(inputs)
+    missing = [i for i, j in enumerate(found) if j is None]
+    if not missing:
+        return np.stack([stored[1][j] for j in found])
+    try:
+        rebuilt = _rebuilt_outputs(manifest, inputs[missing])
+    except (LoadError, ConfigError) as err:
+        if stored is not None and len(missing) < len(inputs):
+            err.message += (f" ({len(inputs) - len(missing)} of the {len(inputs)} images are inputs the export "
+                            "stored eager outputs for; the other images need the model)")
+        raise
+    if stored is None or len(missing) == len(inputs):
+        return rebuilt
+    out = np.empty((len(inputs), *rebuilt.shape[1:]), dtype=np.float32)
+    out[missing] = rebuilt
+    for i, j in enumerate(found):
+        if j is not None:
+            out[i] = stored[1][j].reshape(rebuilt.shape[1:])
+    return out
 
 
 def evaluate(outputs: np.ndarray, dataset: Dataset, reference: np.ndarray | None = None) -> dict[str, Any]:

@@ -129,7 +129,7 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
                 dataset = accuracy.load_dataset(bench.dataset, artifact.input_spec(shape, bench.preprocess, bench.labels))
                 accuracy.prepare_inputs(dataset, dataset.input_spec, inputs_npy)
                 if dataset.kind == "flat":
-                    reference = accuracy.eager_outputs(artifact.manifest, np.load(inputs_npy))
+                    reference = accuracy.eager_outputs(artifact.manifest, np.load(inputs_npy), artifact.path)
             except EdgebenchError as err:
                 return failed(err)
             timings["prepare_dataset"] = time.perf_counter() - t0

@@ -34,7 +34,8 @@ def load(spec: ModelSpec) -> LoadedModel:
     The InputSpec's shape comes from the checkpoint itself, ``--input-shape`` or the ``--arch``
     default (``source["input_shape_from"]`` says which — never a silent 224²); its pre-processing
     from the model's own config with the user's overrides; its class names from the config or
-    ``--labels``. Errors are LoadError (stage ``load``)."""
+    ``--labels``. ``source["path"]`` is the checkpoint's absolute path (with its ``sha256``), so the
+    manifest finds it again from any directory. Errors are LoadError (stage ``load``)."""
     if spec.num_classes is not None and spec.num_classes < 1:
         raise LoadError(f"--num-classes {spec.num_classes} must be at least 1")
     kwargs = dict(spec.arch_kwargs)
@@ -48,7 +49,7 @@ def load(spec: ModelSpec) -> LoadedModel:
         input_spec = input_spec_for(base, module, spec, shape=shape, shape_fixed=False,
                                     preprocessing=facts["preprocessing"], class_names=facts["class_names"],
                                     probe=facts["num_classes"] is None)
-        source = {"kind": "huggingface", "path": str(spec.checkpoint), "weights": facts["weights"].name,
+        source = {"kind": "huggingface", "path": str(Path(spec.checkpoint).resolve()), "weights": facts["weights"].name,
                   "sha256": sha256_file(facts["weights"]), "arch": facts["architecture"],
                   "loader": f"transformers {facts['auto_class']}",
                   "input_shape_from": "--input-shape" if user_shape else "config / preprocessor_config.json"}
@@ -74,7 +75,7 @@ def load(spec: ModelSpec) -> LoadedModel:
         input_spec = input_spec_for(base, module, spec, shape=shape, shape_fixed=kind == "pt2" and not user_shape,
                                     library=e.source if e else None, arch=spec.arch, probe=e is None,
                                     class_names=(hf or {}).get("class_names"))
-        source = {"kind": kind, "path": str(spec.checkpoint), "sha256": sha256_file(spec.checkpoint),
+        source = {"kind": kind, "path": str(Path(spec.checkpoint).resolve()), "sha256": sha256_file(spec.checkpoint),
                   "arch": spec.arch, "input_shape_from": shape_from}
     else:
         e = entry(spec.name or "mobilenet_v3_small", spec.num_classes)

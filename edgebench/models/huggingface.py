@@ -157,6 +157,7 @@ def _transformers() -> Any:
     except ImportError:
         raise LoadError("a Hugging Face model folder needs transformers", hint="pip install 'edgebench[hf]'") from None
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()  # "Loading weights" bars are chatter (issue 12 item 10)
     return transformers
 
 

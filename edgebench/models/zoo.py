@@ -28,12 +28,25 @@ class ZooEntry:
 zoo: Registry[ZooEntry] = Registry("model")
 
 
+# the shape torchvision's ViT builders fix; ``--arch-kwargs num_layers=2`` (any of these keys)
+# builds a ViT of that shape with the rest kept, e.g. a ViT-B/16-shaped model of reduced depth
+VIT_SHAPES = {"vit_b_16": {"patch_size": 16, "num_layers": 12, "num_heads": 12, "hidden_dim": 768, "mlp_dim": 3072}}
+
+
 def _tv(name: str, macs: float | None, params: float | None, desc: str) -> None:
     def build(num_classes: int, **arch_kwargs):
         import torch
         import torchvision
 
-        model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes, **arch_kwargs)
+        shape = VIT_SHAPES.get(name)
+        if shape is not None and set(arch_kwargs) & set(shape):
+            # torchvision's vit_* builders fix these themselves (a second value is a TypeError):
+            # build the VisionTransformer directly with the builder's values, overridden
+            model = torchvision.models.VisionTransformer(num_classes=num_classes,
+                                                         image_size=arch_kwargs.pop("image_size", 224),
+                                                         **{**shape, **arch_kwargs})
+        else:
+            model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes, **arch_kwargs)
         head = getattr(getattr(model, "heads", None), "head", None)
         if head is not None and not head.weight.any():
             # torchvision zero-initialises ViT's head (for fine-tuning): all-zero logits would make

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from edgebench.errors import LoadError, UnsupportedError
+from edgebench.models.checkpoint import JIT_KIND
 
 # Element-wise ops a mobile runtime folds into the convolution / matmul before it (BN folding,
 # fused ReLU / ReLU6 / clamp): they move no extra bytes on the device.
@@ -186,26 +188,41 @@ def from_model_spec(spec: Any) -> Workload:
     return from_module(lm.module, lm.input_spec.example(), model=lm.label)
 
 
+# checkpoint kinds that rebuild without an --arch (models.load reads their architecture from the file)
+SELF_DESCRIBING = ("huggingface", "pt2", JIT_KIND)
+
+
 def from_manifest(manifest: dict[str, Any], *, macs: float | None = None) -> Workload:
     """Rebuild the model an artifact manifest names and split its work.
 
-    A zoo model is rebuilt by name; a checkpoint with a known ``arch`` as that architecture
-    (weights do not change the work). When the manifest's MACs differ from the rebuilt model's
+    A zoo model is rebuilt by name; a checkpoint with a known ``arch`` as that architecture with its
+    builder kwargs (weights do not change the work); a Hugging Face folder, ``.pt2`` or TorchScript
+    file (checkpoint kinds ``huggingface``, ``pt2``, ``jit``) from the manifest's absolute path. When the manifest's MACs differ from the rebuilt model's
     (a structurally pruned variant), the MAC classes are scaled to the manifest's figure.
     """
     from edgebench.models.zoo import zoo
-    from edgebench.spec import ModelSpec
+    from edgebench.spec import ModelSpec, arch_kwargs_tuple
 
     source = manifest.get("source") or {}
     name = source.get("name") if source.get("kind") == "zoo" else None
     arch = source.get("arch")
     zoo_name = name if name in zoo.names() else (arch if arch in zoo.names() else None)
-    if zoo_name is None:
-        raise UnsupportedError(
-            f"cannot rebuild model {manifest.get('model')!r} to split its work (source {source.get('kind', '?')})",
-            hint="project from a zoo model or a checkpoint exported with --arch", stage="project")
     shape = (manifest.get("input_spec") or {}).get("shape")
-    spec = ModelSpec(name=zoo_name, input_shape=tuple(shape) if shape else None)
+    kwargs = arch_kwargs_tuple(source.get("arch_kwargs") or {})
+    path = source.get("path")
+    if zoo_name is not None:
+        spec = ModelSpec(name=zoo_name, input_shape=tuple(shape) if shape else None, arch_kwargs=kwargs)
+    elif path and Path(path).exists() and source.get("kind") in SELF_DESCRIBING:
+        # a checkpoint that carries its own architecture (a Hugging Face folder, a .pt2, a jit archive),
+        # found again by the manifest's absolute path
+        zoo_name = Path(path).name
+        spec = ModelSpec(name=None, checkpoint=Path(path), input_shape=tuple(shape) if shape else None)
+    else:
+        raise UnsupportedError(
+            f"cannot rebuild model {manifest.get('model')!r} to split its work (source {source.get('kind', '?')}"
+            + (f" at {path}, not there any more" if path and not Path(path).exists() else "") + ")",
+            hint="project from a zoo model, a checkpoint exported with --arch, or a model folder / .pt2 / "
+                 "jit archive still at its exported path", stage="project")
     try:
         w = from_model_spec(spec)
     except LoadError as err:

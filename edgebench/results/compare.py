@@ -261,8 +261,22 @@ def paired_speedup(r: RunResult) -> dict[str, Any] | None:
     return {k: p.get(k) for k in ("speedup", "ci_low", "ci_high", "rounds", "timer")}
 
 
+def transform_facts(a: Any) -> dict[str, Any]:
+    """``sparsity`` (zero share of the weight matrices, attention Q/K/V included),
+    ``sparsity_whole_model`` (of every parameter) and ``packed_1bit_mb`` (what a 1-bit packing of a
+    binarized model would take) from an artifact's manifest; None where its transform has none
+    (untransformed rows keep None: they were not pruned, whatever zeros they hold)."""
+    t = ((a.manifest or {}).get("transform") or {}) if a is not None else {}
+    pruned = str(t.get("kind") or "").startswith("prune")
+    packed = a.packed_1bit_bytes if a is not None and a.packed_1bit_bytes else t.get("packed_1bit_bytes")
+    return {"sparsity": t.get("sparsity") if pruned else None,
+            "sparsity_whole_model": t.get("sparsity_whole_model") if pruned else None,
+            "packed_1bit_mb": packed / MB if packed else None}
+
+
 def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str, Any]]:
-    """The compare table as dicts: identity (with the delegate), size, counts, quality, latency,
+    """The compare table as dicts: identity (with the delegate), size, counts, sparsity / packed 1-bit
+    size of pruned / binarized artifacts (:func:`transform_facts`), quality, latency,
     memory, speed-up, delegate coverage (``delegation``: "delegated 148/150"), status. ``notes``: an
     int8 row slower than its fp32 sibling (same model, format, target, delegate) says so and why.
     ``p50_ms`` is a median only; a run with only an average has ``p50_ms`` None and ``mean_ms`` with
@@ -303,7 +317,7 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
             "size_mb": a.size_bytes / MB if a and a.size_bytes is not None else None,
             "gzip_mb": a.gzip_bytes / MB if a and a.gzip_bytes is not None else None,
             "params": a.params if a else None, "nonzero_params": a.nonzero_params if a else None,
-            "macs": a.macs if a else None,
+            "macs": a.macs if a else None, **transform_facts(a),
             "quality": quality_text(q) + (LOW_MARK if low else ""), **{f"quality_{k}": v for k, v in q.items()},
             "hidden_runs": hidden.get(r.run_id, 0),
             "sha256": a.sha256 if a else None, "input_shape": list(input_shape_of(r) or []) or None,

@@ -75,6 +75,18 @@ def _status_detail(r: dict[str, Any]) -> str:
     return _status(r)
 
 
+def _sparsity(r: dict[str, Any]) -> str:
+    """``60% (whole 58%)``: zeros in the weight matrices, then in every parameter; — when not pruned."""
+    if r.get("sparsity") is None:
+        return "—"
+    whole = r.get("sparsity_whole_model")
+    return f"{r['sparsity']:.0%}" + (f" (whole {whole:.0%})" if whole is not None else "")
+
+
+# columns shown only when some row has a value (the key of compare_rows they show)
+OPTIONAL_COLUMNS = {"sparsity": "sparsity", "packed 1-bit MB": "packed_1bit_mb"}
+
+
 COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("model", lambda r: r["model"]),
     ("format", lambda r: r["format"]),
@@ -82,6 +94,8 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("target", lambda r: r["target"]),
     ("delegate", lambda r: " ".join(x for x in (r.get("delegate"), r.get("delegation")) if x) or "—"),
     ("size MB", lambda r: "—" if r["size_mb"] is None else f"{r['size_mb']:.2f}"),
+    ("sparsity", lambda r: _sparsity(r)),
+    ("packed 1-bit MB", lambda r: "—" if r.get("packed_1bit_mb") is None else f"{r['packed_1bit_mb']:.2f}"),
     ("params", lambda r: _human(r["params"])),
     ("MACs", lambda r: _human(r["macs"])),
     ("parity / accuracy", lambda r: r["quality"]),
@@ -115,6 +129,7 @@ def text_cells(rows: list[dict[str, Any]], detail: bool = True,
     cols = COLUMNS if not detail else COLUMNS[:-1] + [("status", _status_detail)]
     if not any(r.get("delegate") or r.get("delegation") for r in rows):  # no runtime said: no column
         cols = [c for c in cols if c[0] != "delegate"]
+    cols = [c for c in cols if c[0] not in OPTIONAL_COLUMNS or any(r.get(OPTIONAL_COLUMNS[c[0]]) is not None for r in rows)]
     cols = cols[:-1] + [(header, _projected(key, " | " in header)) for key, header in projected] + cols[-1:]
     return [c for c, _ in cols], [[f(r) for _, f in cols] for r in rows]
 
@@ -123,7 +138,8 @@ def text_cells(rows: list[dict[str, Any]], detail: bool = True,
 # never dropped and never narrower than their header: they wrap instead.
 KEY_COLUMNS = ("model", "name", "format", "variant", "parity / accuracy", "status", "component", "path / reason")
 _MIN_COLUMN = 6
-DROP_ORDER = ("p90 ms", "peak MB", "MACs", "published MACs", "params", "source", "size MB", "speed-up", "target",
+DROP_ORDER = ("p90 ms", "peak MB", "MACs", "published MACs", "params", "source", "packed 1-bit MB", "sparsity",
+              "size MB", "speed-up", "target",
               "max-abs", "top-1 agree", "task", "kind", "size", "SQNR dB")
 
 
@@ -287,7 +303,7 @@ def rich_table(rows: list[dict[str, Any]], title: str | None = None, projected: 
     table = Table(title=title, show_lines=False, caption=_io_note(rows), caption_justify="left")
     for h in headers:
         table.add_column(h, overflow="fold",
-                         justify="right" if h in ("size MB", "params", "MACs", "p90 ms", "peak MB", "speed-up")
+                         justify="right" if h in ("size MB", "packed 1-bit MB", "params", "MACs", "p90 ms", "peak MB", "speed-up")
                          else "left")
     for line in cells:
         table.add_row(*line)

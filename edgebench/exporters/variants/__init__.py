@@ -13,12 +13,14 @@ from typing import Any, Callable
 
 from edgebench.errors import ConfigError, UnsupportedError
 from edgebench.exporters.variants.binarize import binarize
-from edgebench.exporters.variants.layers import called_layers, weight_layers, weight_sparsity
+from edgebench.exporters.variants.layers import (called_layers, layer_sparsity, model_sparsity, weight_layers,
+                                                weight_matrices, weight_sparsity)
 from edgebench.exporters.variants.prune import prune_structured, prune_unstructured
 from edgebench.models.counting import count
 from edgebench.spec import Variant
 
-__all__ = ["apply", "called_layers", "weight_layers", "weight_sparsity", "TRANSFORMS"]
+__all__ = ["apply", "called_layers", "layer_sparsity", "model_sparsity", "weight_layers", "weight_matrices",
+           "weight_sparsity", "TRANSFORMS"]
 
 
 def _prune(module: Any, variant: Variant, example: Any) -> dict[str, Any]:
@@ -46,7 +48,9 @@ def apply(module: Any, variant: Variant, example: Any) -> tuple[Any, dict[str, A
 
     The caller's module is never modified. For ``transform == "none"`` the module itself comes
     back (nothing to copy) with ``{"transform": "none"}``. Otherwise the info dict holds
-    ``transform``, ``amount``, ``sparsity`` (zero share of Conv/Linear weights), ``params`` /
+    ``transform``, ``amount``, ``sparsity`` (zero share of the weight matrices: Conv/Linear weights
+    and attention Q/K/V projections), ``sparsity_whole_model`` (zero share of every parameter,
+    biases / norms / embeddings included), ``layer_sparsity`` (per weight matrix), ``params`` /
     ``nonzero_params`` / ``macs`` ``_before`` and ``_after`` plus what the transform adds
     (``kept_full_precision``, ``packed_1bit_bytes``, ``note`` …).
     """
@@ -74,6 +78,9 @@ def apply(module: Any, variant: Variant, example: Any) -> tuple[Any, dict[str, A
         "transform": variant.transform,
         "amount": variant.amount if variant.transform.startswith("prune") else None,
         "sparsity": weight_sparsity(new),
+        "sparsity_scope": "weight matrices: Conv/Linear weights and attention Q/K/V projections",
+        "sparsity_whole_model": model_sparsity(new),
+        "layer_sparsity": layer_sparsity(new),
         "params_before": before.params, "params_after": after.params,
         "nonzero_params_before": before.nonzero_params, "nonzero_params_after": after.nonzero_params,
         "macs_before": before.macs, "macs_after": after.macs,

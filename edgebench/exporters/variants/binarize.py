@@ -1,11 +1,12 @@
-"""Binarization: sign(W) × per-output-channel mean |W| for Conv/Linear, first and last layer kept."""
+"""Binarization: sign(W) × per-output-channel mean |W| for every weight matrix (Conv/Linear and the
+attention Q/K/V projections), first and last layer kept."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from edgebench.exporters.variants.layers import called_layers, weight_layers
+from edgebench.exporters.variants.layers import attention_weights, called_layers, weight_layers
 
 KEPT_REASON = "first and last layer kept in full precision"
 
@@ -32,7 +33,13 @@ def binarize_tensor(weight: Any) -> Any:
 
 
 def binarize(module: Any, example: Any, activations: bool = False) -> dict[str, Any]:
-    """Binarize every Conv/Linear weight of ``module`` IN PLACE except the first and last layer.
+    """Binarize every weight matrix of ``module`` IN PLACE except the first and last layer.
+
+    Weight matrices are the Conv/Linear weights (MLP, attention ``out_proj``, patch embedding…) and
+    the Q/K/V projections ``nn.MultiheadAttention`` keeps in ``in_proj_weight`` (one scale per
+    output row, so Q, K and V each keep their own scales). The first and last layer to run (a
+    ViT's patch-embedding conv and classifier head, a CNN's stem and classifier) stay in full
+    precision: binarizing them costs the most accuracy for the fewest parameters.
 
     ``activations`` also binarizes the inputs of those layers (sign, ±1) as the ViT study this
     project grew from did. Transposed convs keep full precision (their output channels are not
@@ -73,19 +80,31 @@ def binarize(module: Any, example: Any, activations: bool = False) -> dict[str, 
             parent = module.get_submodule(parent_name) if parent_name else module
             setattr(parent, child, nn.Sequential(_sign_module(), layer))
 
-    packed_bits = sum(layer.weight.numel() for _, layer in binarized)
-    scales = sum(layer.weight.shape[0] for _, layer in binarized)
+    attention = attention_weights(module)
+    with torch.no_grad():
+        for w in attention:
+            w.tensor.copy_(binarize_tensor(w.tensor))
+    if activations:
+        # MultiheadAttention takes (query, key, value) and projects them in its own functional code
+        unsigned += [w.name for w in attention]
+
+    tensors = [layer.weight for _, layer in binarized] + [w.tensor for w in attention]
+    packed_bits = sum(t.numel() for t in tensors)
+    scales = sum(t.shape[0] for t in tensors)
     floats = sum(p.numel() for p in module.parameters()) - packed_bits
     floats += sum(b.numel() for b in module.buffers() if b.is_floating_point())
     packed = math.ceil(packed_bits / 8) + 4 * scales + 4 * floats
+    total = sum(p.numel() for p in module.parameters())
     return {
         "method": "sign(W) × mean|W| per output channel",
         "binarize_activations": bool(activations),
-        "binarized_layers": [n for n, _ in binarized],
+        "binarized_layers": [n for n, _ in binarized] + [w.name for w in attention],
+        "binarized_params": int(packed_bits),
+        "binarized_share": packed_bits / total if total else 0.0,
         "kept_full_precision": kept,
         **({"activations_not_binarized": unsigned,
             "activations_not_binarized_reason": "layer run by its parent's functional code "
-                                                "(e.g. MultiheadAttention.out_proj)"} if unsigned else {}),
+                                                "(MultiheadAttention's Q/K/V projections and out_proj)"} if unsigned else {}),
         "note": f"{KEPT_REASON}; the artifact stores binarized weights as floats, "
                 "packed_1bit_bytes is the size a 1-bit packing would take",
         "packed_1bit_bytes": int(packed),

@@ -1,8 +1,34 @@
-"""Which Conv / Linear layers a module has, in the order they run, and how sparse their weights are."""
+"""The weight matrices a variant transform works on, in the order they run, and how sparse they are.
+
+"Weight matrices" are every Conv / Linear ``weight`` **and** the attention projections that
+``nn.MultiheadAttention`` keeps as bare parameters (``in_proj_weight`` — Q, K and V stacked, a
+quarter of a ViT-B's parameters — or ``q_proj_weight`` / ``k_proj_weight`` / ``v_proj_weight``
+when their sizes differ). Its ``out_proj`` is an ``nn.Linear`` and counts as one already.
+Biases, norms, embeddings tables and tokens are not weight matrices.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+# the bare projection parameters of nn.MultiheadAttention (whichever of them the module holds)
+ATTENTION_WEIGHTS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
+
+
+@dataclass(frozen=True)
+class WeightMatrix:
+    """One weight matrix: its full name (``encoder.layers.0.self_attention.in_proj_weight``), the
+    module that owns it and the owner's attribute name (``weight`` for Conv / Linear)."""
+
+    name: str
+    owner: Any
+    attr: str
+
+    @property
+    def tensor(self) -> Any:
+        """The parameter itself (shape ``(out, in, …)``: output channels on dim 0)."""
+        return getattr(self.owner, self.attr)
 
 
 def _registered(module: Any) -> list[tuple[str, Any]]:
@@ -52,13 +78,54 @@ def weight_layers(module: Any, example: Any = None) -> list[tuple[str, Any]]:
     return order + [(n, m) for n, m in registered if id(m) not in ran]
 
 
-def weight_sparsity(module: Any) -> float:
-    """Share of exactly-zero weights over all Conv/Linear weight tensors (biases excluded)."""
+def attention_weights(module: Any) -> list[WeightMatrix]:
+    """The bare Q/K/V projection parameters of every ``nn.MultiheadAttention`` in ``module``
+    (``in_proj_weight``, or the three separate ones), in registration order."""
+    import torch.nn as nn
+
+    out = []
+    for name, m in module.named_modules():
+        if isinstance(m, nn.MultiheadAttention):
+            for attr in ATTENTION_WEIGHTS:
+                if isinstance(getattr(m, attr, None), nn.Parameter):
+                    out.append(WeightMatrix(f"{name}.{attr}" if name else attr, m, attr))
+    return out
+
+
+def weight_matrices(module: Any, example: Any = None) -> list[WeightMatrix]:
+    """Every weight matrix of ``module``: the Conv/Linear weights (in :func:`weight_layers` order)
+    then the attention projections of :func:`attention_weights`."""
+    layers = [WeightMatrix(f"{n}.weight" if n else "weight", m, "weight") for n, m in weight_layers(module, example)]
+    return layers + attention_weights(module)
+
+
+def _zeros(t: Any) -> int:
     import torch
 
+    return int(t.numel() - torch.count_nonzero(t.detach()))
+
+
+def weight_sparsity(module: Any) -> float:
+    """Share of exactly-zero values over all weight matrices (:func:`weight_matrices`: Conv/Linear
+    weights and attention Q/K/V projections; biases, norms and embeddings excluded)."""
     total = zeros = 0
-    for _, layer in weight_layers(module):
-        w = layer.weight.detach()
-        total += w.numel()
-        zeros += int(w.numel() - torch.count_nonzero(w))
+    for w in weight_matrices(module):
+        total += w.tensor.numel()
+        zeros += _zeros(w.tensor)
     return zeros / total if total else 0.0
+
+
+def model_sparsity(module: Any) -> float:
+    """Share of exactly-zero values over EVERY parameter of ``module`` (weights, biases, norms,
+    position embeddings, class tokens): what the whole model's zero share is."""
+    total = zeros = 0
+    for p in module.parameters():
+        total += p.numel()
+        zeros += _zeros(p)
+    return zeros / total if total else 0.0
+
+
+def layer_sparsity(module: Any) -> dict[str, float]:
+    """Zero share of each weight matrix, by its full name (rounded to 4 places)."""
+    return {w.name: round(_zeros(w.tensor) / w.tensor.numel(), 4) for w in weight_matrices(module)
+            if w.tensor.numel()}

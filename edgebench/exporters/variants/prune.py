@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgebench.errors import UnsupportedError
-from edgebench.exporters.variants.layers import weight_layers
+from edgebench.exporters.variants.layers import weight_layers, weight_matrices
 
 UNSTRUCTURED_NOTE = (
     "unstructured sparsity only zeroes weights inside dense tensors: dense CPU kernels "
@@ -15,22 +15,31 @@ UNSTRUCTURED_NOTE = (
 
 
 def prune_unstructured(module: Any, amount: float) -> dict[str, Any]:
-    """Zero the ``amount`` share of smallest-|w| weights of every Conv/Linear, IN PLACE, permanently.
+    """Zero the ``amount`` share of smallest-|w| values of every weight matrix, IN PLACE, permanently.
 
-    Uses ``torch.nn.utils.prune.l1_unstructured`` per layer and ``prune.remove`` so the module
-    holds plain weights again (exportable). Returns the manifest facts (pruned layers, a note
-    on why sparsity alone does not speed dense kernels).
+    Weight matrices are :func:`~edgebench.exporters.variants.layers.weight_matrices`: every
+    Conv/Linear weight (patch embedding, MLP, attention ``out_proj``, classifier head) and the
+    Q/K/V projections ``nn.MultiheadAttention`` keeps in ``in_proj_weight``. None is kept whole:
+    unstructured zeros change no shape, so the head and first layer are pruned too. Uses
+    ``torch.nn.utils.prune.l1_unstructured`` per tensor and ``prune.remove`` so the module holds
+    plain parameters again (exportable). Returns the manifest facts (pruned tensors, a note on why
+    sparsity alone does not speed dense kernels).
     """
     import torch
     from torch.nn.utils import prune
 
-    layers = weight_layers(module)
+    matrices = weight_matrices(module)
     with torch.no_grad():
-        for _, layer in layers:
-            prune.l1_unstructured(layer, name="weight", amount=amount)
-            prune.remove(layer, "weight")
-    return {"method": "torch.nn.utils.prune.l1_unstructured (per layer, made permanent)",
-            "pruned_layers": len(layers), "note": UNSTRUCTURED_NOTE}
+        for w in matrices:
+            prune.l1_unstructured(w.owner, name=w.attr, amount=amount)
+            prune.remove(w.owner, w.attr)
+    attention = [w.name for w in matrices if w.attr != "weight"]
+    return {"method": "torch.nn.utils.prune.l1_unstructured (per weight matrix, made permanent)",
+            "pruned_layers": len(matrices),
+            "pruned_scope": "every Conv/Linear weight and attention Q/K/V projection (in_proj_weight); "
+                            "biases, norms, position embeddings and class tokens stay dense",
+            **({"pruned_attention_projections": attention} if attention else {}),
+            "note": UNSTRUCTURED_NOTE}
 
 
 def prune_structured(module: Any, amount: float, example: Any) -> dict[str, Any]:
