@@ -94,11 +94,13 @@ def hoist_db(argv: list[str]) -> list[str]:
     return head + moved + tail
 
 
-def _report_unsaved(code: int) -> int:
-    """Print one line per store whose results went to a spill file; the exit code to use."""
+def _report_unsaved(code: int, failed: bool = False) -> int:
+    """Print one line per store whose results went to a spill file; the exit code to use.
+    ``failed``: the command already printed its one error line (records an earlier command spilled
+    are then not announced on a second line)."""
     from edgebench.results.store import unsaved
 
-    lines = unsaved()
+    lines = unsaved(include_waiting=not failed)
     for err in lines:
         err_console.print(f"[bold red]error[/] {err}", highlight=False, soft_wrap=True)
     return (code or 2) if lines else code
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from edgebench.cli import commands  # noqa: F401  (registers every command group)
 
+    from edgebench.results.store import forget_opened
+
+    forget_opened()  # an in-process caller may run several commands: each reports only its own stores
     argv = hoist_db(list(argv if argv is not None else sys.argv[1:]))
     debug = "--debug" in argv
     if not debug:
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         err_console.print(f"[bold red]error[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(_report_unsaved(2))
+        sys.exit(_report_unsaved(2, failed=True))
     except KeyboardInterrupt:
         err_console.print("interrupted: every result finished so far is in the database; re-run to resume")
         sys.exit(_report_unsaved(130))

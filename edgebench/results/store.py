@@ -450,20 +450,30 @@ class Store:
 _OPENED: list[Store] = []
 
 
-def unsaved() -> list[StoreError]:
-    """One line per store opened in this process whose records went to a spill file instead of the
-    database (the CLI prints them and exits non-zero)."""
+def forget_opened() -> None:
+    """Start a new command: stores opened by an earlier command in this process (an in-process
+    caller running several commands) are not reported again by :func:`unsaved`."""
+    _OPENED.clear()
+
+
+def unsaved(include_waiting: bool = True) -> list[StoreError]:
+    """One line per store opened by this command whose records went to a spill file instead of the
+    database (the CLI prints them and exits non-zero). Each store is reported once: the list of
+    opened stores is emptied."""
     out, seen = [], set()
     for store in _OPENED:
         key = str(store.path.absolute())
         report = store.spill_report()
-        if report is None and (where := store._spilled_elsewhere()) is not None:
+        # records an EARLIER command spilled (still waiting for a healthy store): said unless the
+        # command already failed with its own one-line error about this store
+        if report is None and include_waiting and (where := store._spilled_elsewhere()) is not None:
             report = StoreError(f"{store.problem.message}: results saved to {where} instead; edgebench imports "
                                 f"them the next time it opens {store.path} as a healthy store",
                                 hint=store.problem.hint)
         if report is not None and key not in seen:
             seen.add(key)
             out.append(report)
+    _OPENED.clear()
     return out
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from edgebench.cli import main
 
-CASES = Path("/work/shared/cases/make_checkpoint_cases.py")
+# the project's shared cases sit beside the checkout (../shared), in development and in CI
+CASES = Path(__file__).resolve().parents[3] / "shared" / "cases" / "make_checkpoint_cases.py"
 
 
 @pytest.fixture(scope="session")
