@@ -131,17 +131,34 @@ def _opcode(model: Any, builtin: int) -> int:
     return len(model.operatorCodes) - 1
 
 
+def _rewrite_io(data: bytes, rewrite: Any) -> tuple[bytes, int]:
+    """Apply ``rewrite(model, subgraph) -> {old tensor index: new tensor index}`` to every subgraph of
+    the flatbuffer ``data`` (object API), point the signatures at the new tensors and serialize.
+    Returns (flatbuffer, tensors changed); ``data`` itself and 0 when nothing changed."""
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
+    changed = 0
+    for sg_index, sg in enumerate(model.subgraphs):
+        remap = rewrite(model, sg)
+        changed += len(remap)
+        for sig in model.signatureDefs or []:
+            if sig.subgraphIndex == sg_index:
+                for t in list(sig.inputs or []) + list(sig.outputs or []):
+                    t.tensorIndex = remap.get(t.tensorIndex, t.tensorIndex)
+    if not changed:
+        return data, 0
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), changed
+
+
 def float_interface(data: bytes) -> tuple[bytes, int]:
     """``data`` (a .tflite flatbuffer) with every int8 graph input / output behind a float32 one: a
     QUANTIZE op reads the new float32 input and writes the former int8 input; a DEQUANTIZE op turns
     the int8 output into a float32 output. The float tensors take the old names (the signature keeps
     ``input`` / ``output``). Returns (flatbuffer, tensors changed); 0 when the I/O is float already."""
     from ai_edge_litert import schema_py_generated as fb
-    from ai_edge_litert.tools import flatbuffer_utils
 
-    model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
-    changed = 0
-    for sg_index, sg in enumerate(model.subgraphs):
+    def add_float_io(model: Any, sg: Any) -> dict[int, int]:
         remap: dict[int, int] = {}
 
         def twin(index: int) -> int:
@@ -153,30 +170,24 @@ def float_interface(data: bytes) -> tuple[bytes, int]:
             sg.tensors.append(new)
             return len(sg.tensors) - 1
 
-        head, tail = [], []
-        for pos, index in enumerate(sg.inputs):
-            if sg.tensors[index].type == _INT8 and sg.tensors[index].quantization is not None:
-                new = twin(index)
-                op = fb.OperatorT()
-                op.opcodeIndex, op.inputs, op.outputs = _opcode(model, _QUANTIZE), [new], [index]
-                head.append(op)
-                sg.inputs[pos], remap[index] = new, new
-        for pos, index in enumerate(sg.outputs):
-            if sg.tensors[index].type == _INT8 and sg.tensors[index].quantization is not None:
-                new = twin(index)
-                op = fb.OperatorT()
-                op.opcodeIndex, op.inputs, op.outputs = _opcode(model, _DEQUANTIZE), [index], [new]
-                tail.append(op)
-                sg.outputs[pos], remap[index] = new, new
+        def wrap(ends: list, builtin: int, float_side_first: bool) -> list:
+            ops = []
+            for pos, index in enumerate(ends):
+                if sg.tensors[index].type == _INT8 and sg.tensors[index].quantization is not None:
+                    new = twin(index)
+                    op = fb.OperatorT()
+                    op.opcodeIndex = _opcode(model, builtin)
+                    op.inputs, op.outputs = ([new], [index]) if float_side_first else ([index], [new])
+                    ops.append(op)
+                    ends[pos], remap[index] = new, new
+            return ops
+
+        head = wrap(sg.inputs, _QUANTIZE, True)
+        tail = wrap(sg.outputs, _DEQUANTIZE, False)
         sg.operators = head + list(sg.operators or []) + tail
-        changed += len(remap)
-        for sig in model.signatureDefs or []:
-            if sig.subgraphIndex == sg_index:
-                for t in list(sig.inputs or []) + list(sig.outputs or []):
-                    t.tensorIndex = remap.get(t.tensorIndex, t.tensorIndex)
-    if not changed:
-        return data, 0
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), changed
+        return remap
+
+    return _rewrite_io(data, add_float_io)
 
 
 def int8_interface(data: bytes) -> tuple[bytes, int]:
@@ -184,16 +195,12 @@ def int8_interface(data: bytes) -> tuple[bytes, int]:
     is replaced by that op's int8 output (the op removed), and a float32 graph output written by a
     DEQUANTIZE op from int8 by that int8 tensor. The int8 tensors take the old names. Returns
     (flatbuffer, tensors changed); 0 when nothing matched (e.g. the I/O is int8 already)."""
-    from ai_edge_litert.tools import flatbuffer_utils
 
-    model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
-    changed = 0
+    def strip_float_io(model: Any, sg: Any) -> dict[int, int]:
+        def code(op: Any) -> int:
+            c = model.operatorCodes[op.opcodeIndex]
+            return max(c.builtinCode, c.deprecatedBuiltinCode)
 
-    def code(op: Any) -> int:
-        c = model.operatorCodes[op.opcodeIndex]
-        return max(c.builtinCode, c.deprecatedBuiltinCode)
-
-    for sg_index, sg in enumerate(model.subgraphs):
         remap: dict[int, int] = {}
         drop: set[int] = set()
         ops = list(sg.operators or [])
@@ -218,14 +225,9 @@ def int8_interface(data: bytes) -> tuple[bytes, int]:
         for old, new in remap.items():
             sg.tensors[old].name, sg.tensors[new].name = sg.tensors[new].name, sg.tensors[old].name
         sg.operators = [op for i, op in enumerate(ops) if i not in drop]
-        changed += len(remap)
-        for sig in model.signatureDefs or []:
-            if sig.subgraphIndex == sg_index:
-                for t in list(sig.inputs or []) + list(sig.outputs or []):
-                    t.tensorIndex = remap.get(t.tensorIndex, t.tensorIndex)
-    if not changed:
-        return data, 0
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), changed
+        return remap
+
+    return _rewrite_io(data, strip_float_io)
 
 
 def _aeq_quantize(model: bytes, recipe: Any, calibration: list[Any] | None = None) -> bytes:
