@@ -124,17 +124,9 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelSpec":
-        d = dict(d)
-        if d.get("checkpoint"):
-            d["checkpoint"] = Path(d["checkpoint"])
-        if d.get("input_shape"):
-            d["input_shape"] = tuple(d["input_shape"])
+        d = _from_json(d, paths=("checkpoint", "labels"))
         if d.get("arch_kwargs"):
             d["arch_kwargs"] = arch_kwargs_tuple(d["arch_kwargs"])
-        if isinstance(d.get("preprocess"), dict):
-            d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
-        if d.get("labels"):
-            d["labels"] = Path(d["labels"])
         return cls(**d)
 
 
@@ -272,18 +264,21 @@ class BenchSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BenchSpec":
-        d = dict(d)
-        if d.get("inputs"):
-            d["inputs"] = Path(d["inputs"])
-        if isinstance(d.get("preprocess"), dict):
-            d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
-        if d.get("labels"):
-            d["labels"] = Path(d["labels"])
-        if d.get("dataset"):
-            d["dataset"] = Path(d["dataset"])
-        if d.get("input_shape"):
-            d["input_shape"] = tuple(d["input_shape"])
-        return cls(**d)
+        return cls(**_from_json(d, paths=("inputs", "labels", "dataset")))
+
+
+def _from_json(d: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """A spec's dict from JSON / TOML back to field types: the named ``paths`` as Path, ``input_shape``
+    as a tuple, ``preprocess`` as a PreprocessSpec (ModelSpec and BenchSpec share these fields)."""
+    d = dict(d)
+    for key in paths:
+        if d.get(key):
+            d[key] = Path(d[key])
+    if d.get("input_shape"):
+        d["input_shape"] = tuple(d["input_shape"])
+    if isinstance(d.get("preprocess"), dict):
+        d["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
+    return d
 
 
 def _formats(path: Path, data: dict[str, Any]) -> tuple[str, ...]:

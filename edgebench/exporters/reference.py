@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from edgebench.errors import LoadError
+from edgebench.models.checkpoint import sha256_file
 
 SUFFIX = ".npz"
 # inputs are stored as float16 (half the bytes); a fresh preprocessing of the same image lands
@@ -43,7 +44,7 @@ def write(folder: Path | str, model_label: str, data: bytes) -> dict[str, Any]:
     ``{file, sha256, n, inputs, outputs}``."""
     sha = hashlib.sha256(data).hexdigest()
     path = Path(folder) / f"{model_label}.reference-{sha[:12]}{SUFFIX}"
-    if not (path.is_file() and _sha256(path) == sha):
+    if not (path.is_file() and sha256_file(path) == sha):
         tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
         tmp.write_bytes(data)
         os.replace(tmp, path)
@@ -52,14 +53,6 @@ def write(folder: Path | str, model_label: str, data: bytes) -> dict[str, Any]:
     return {"file": path.name, "sha256": sha, "n": n,
             "inputs": "the export's calibration and parity inputs (float16, NCHW)",
             "outputs": "fp32 eager outputs of the untransformed model"}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load(artifact: Path | str, manifest: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -73,7 +66,7 @@ def load(artifact: Path | str, manifest: dict[str, Any] | None) -> tuple[np.ndar
     if not path.is_file():
         raise LoadError(f"the eager reference {path.name} the manifest names is not beside {Path(artifact).name}",
                         hint="copy it along with the artifact and its manifest, or re-export")
-    if rec.get("sha256") and _sha256(path) != rec["sha256"]:
+    if rec.get("sha256") and sha256_file(path) != rec["sha256"]:
         raise LoadError(f"the eager reference {path} changed since the export (sha256 differs)",
                         hint="re-export the model")
     with np.load(path) as z:
