@@ -9,18 +9,11 @@ from typing import Optional
 import typer
 
 from edgebench.cli import app, console, err_console, state
+from edgebench.cli.sinks import read_store
 from edgebench.errors import ConfigError
 from edgebench.results.diff import parse_fraction
 
 _PCT_HELP = "a percentage (1%) or a fraction (0.01); a bare number above 1 is refused as ambiguous"
-
-
-def _open_db():
-    from edgebench.results import Store
-
-    if not Path(state.db).exists():
-        raise ConfigError(f"no results database at {state.db}", hint="run `edgebench run` or `edgebench sweep` first")
-    return Store(state.db)
 
 
 def _wide():
@@ -123,7 +116,7 @@ def recommend_cmd(
     if output not in ("table", "markdown", "json"):
         raise ConfigError(f"unknown --format {output!r}", hint="table, markdown or json")
     budget = parse_fraction(max_accuracy_drop, "--max-accuracy-drop", maximum=1.0)
-    with _open_db() as store:
+    with read_store() as store:
         runs = store.results(kind="run")
         projections = _projections(store, runs, tier)
     recs = recommend(runs, projections, max_drop=budget, tier=tier, target=target, model=model)
@@ -181,7 +174,7 @@ def report_cmd(
     from edgebench.results.report import write_report
 
     budget = parse_fraction(max_accuracy_drop, "--max-accuracy-drop", maximum=1.0)
-    with _open_db() as store:
+    with read_store() as store:
         runs = store.results(kind="run")
         projections = _projections(store, runs, tiers)
     path = write_report(runs, projections, out, max_drop=budget, title=title, source=str(state.db), model=model,

@@ -13,7 +13,7 @@ import typer
 
 from edgebench.cli import app, console, err_console, state
 from edgebench.cli import model_options as opts
-from edgebench.cli.sinks import mlflow_option, mlflow_uri_option, open_store
+from edgebench.cli.sinks import mlflow_option, mlflow_uri_option, open_store, read_store
 from edgebench.errors import ConfigError, EdgebenchError
 
 OUTPUT_HELP = "Output: table, markdown, csv or json."
@@ -313,14 +313,17 @@ def compare_cmd(
     """The results table: size, params, MACs, parity/accuracy, p50 [95% CI], p90, peak memory and
     speed-up against the fp32 artifact of the same model, format and target (the paired one with
     its CI where the runs were measured with --paired)."""
-    from edgebench.results import Store
     from edgebench.results.compare import compare_rows
 
-    if not Path(state.db).exists():
-        raise ConfigError(f"no results database at {state.db}", hint="run `edgebench run` or `edgebench sweep` first")
-    with Store(state.db) as store:
+    with read_store() as store:
         rows = compare_rows(store.results(kind="run"), model=model, fmt=artifact_format, variant=variant,
                             target=target, latest=not every)
+        if not rows:
+            asked = " ".join(f"{flag} {value}" for flag, value in (("--model", model), ("--format", artifact_format),
+                                                                  ("--variant", variant), ("--target", target))
+                             if value)
+            raise ConfigError(f"no stored run matches {asked}", hint="`edgebench compare` without filters shows "
+                                                                     "what is stored")
         projected = _project_rows(rows, store, tiers) if project else []
         profiles = _op_profiles(rows, store, top) if ops else []
     if ops and output == "json":

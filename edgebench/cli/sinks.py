@@ -37,6 +37,26 @@ def mlflow_logger(on: bool, uri: Optional[str] = None,
     return MlflowLogger(uri, kinds=kinds)
 
 
+def read_store(*, need_runs: bool = True):
+    """The results store of ``--db`` opened for reading (``compare``, ``report``, ``recommend``).
+
+    Raises ConfigError when the file does not exist, and, with ``need_runs``, when it holds no
+    measured run yet (a zero-byte or export-only store would otherwise print an empty table)."""
+    from pathlib import Path
+
+    from edgebench.errors import ConfigError
+    from edgebench.results import Store
+
+    hint = "run `edgebench run` or `edgebench sweep` first"
+    if not Path(state.db).exists():
+        raise ConfigError(f"no results database at {state.db}", hint=hint)
+    store = Store(state.db)
+    if need_runs and store.readable and not store.results(kind="run"):
+        store.close()
+        raise ConfigError(f"results database {state.db} holds no measured runs yet", hint=hint)
+    return store
+
+
 def open_store(mlflow: bool = False, mlflow_uri: Optional[str] = None, *, sweep: Optional[str] = None):
     """The results store of ``--db`` wrapped in a sink that also logs to MLflow / names the sweep."""
     from edgebench.results import Store

@@ -115,3 +115,38 @@ def test_table_has_every_column(rows):
 def test_unknown_output_format(rows):
     with pytest.raises(ConfigError):
         render(rows, "xml")
+
+
+@pytest.mark.parametrize("command", [["compare"], ["report", "--out", "r.html"], ["recommend"]])
+def test_reading_commands_on_a_store_with_no_runs_say_so(tmp_path, capsys, monkeypatch, command):
+    """A zero-byte file (what SQLite leaves behind) or an export-only store prints one line, not an
+    empty table."""
+    from edgebench.cli import main
+    from edgebench.results import Store
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "zero.db").write_bytes(b"")
+    with Store(tmp_path / "exports.db") as store:
+        store.add(RunResult(model="m", format="onnx", variant="fp32", target="", status=Status.OK, kind="export"))
+    for db in ("zero.db", "exports.db"):
+        with pytest.raises(SystemExit) as ex:
+            main(["--db", db, *command])
+        err = capsys.readouterr().err.strip()
+        assert ex.value.code == 2 and len(err.splitlines()) == 1, err
+        assert f"results database {db} holds no measured runs yet" in err and "edgebench run" in err
+
+
+def test_compare_filters_matching_nothing_name_the_filter(tmp_path, capsys):
+    from edgebench.cli import main
+    from edgebench.results import Store
+
+    db = tmp_path / "r.db"
+    with Store(db) as store:
+        store.add(_run("fp32", 10.0))
+    with pytest.raises(SystemExit) as ex:
+        main(["--db", str(db), "compare", "--model", "other", "--variant", "int8"])
+    err = capsys.readouterr().err.strip()
+    assert ex.value.code == 2 and "no stored run matches --model other --variant int8" in err
+    with pytest.raises(SystemExit) as ex:
+        main(["--db", str(db), "compare"])
+    assert ex.value.code in (0, None) and "fp32" in capsys.readouterr().out
