@@ -74,6 +74,24 @@ def _top_ops(raw: dict[str, Any], n: int = 3) -> list[str]:
     return [f"{op} {ms:.2f} ms in one profiled run" for op, ms in top]
 
 
+# a runtime library this large in the measuring process dwarfs a mobile model (torch, imported by
+# executorch.runtime and TorchScript's runner, is ~0.3-0.9 GB; onnxruntime / LiteRT are ~0.05-0.1 GB)
+BIG_BASELINE_BYTES = 256 * MB
+
+
+def memory_note(r: RunResult) -> str | None:
+    """A note when the peak RSS is mostly the runtime's own library, loaded before the model:
+    baseline RSS (after importing the runtime) ≥ 256 MB and ≥ half the peak. None otherwise."""
+    mem = r.memory or {}
+    peak, base = mem.get("peak_rss_bytes"), mem.get("baseline_rss_bytes")
+    if peak is None or base is None or base < BIG_BASELINE_BYTES or base * 2 < peak:
+        return None
+    runtime = (r.samples or {}).get("runtime") or "the runtime"
+    return (f"peak RSS {peak / MB:.0f} MB is mostly {runtime}'s Python library ({base / MB:.0f} MB before the "
+            f"model loaded); the model adds {(peak - base) / MB:.0f} MB (peak − baseline). A device's C++ "
+            f"runtime is far smaller: compare models by that figure, not by peak MB")
+
+
 def slower_note(r: RunResult, ms: float | None, base_ms: float | None, speedup: float) -> str:
     """Why an int8 row is slower than its fp32 sibling, from what the run recorded: delegate
     partitions and CPU-fallback ops, quantize/dequantize op count, the top ops of a profile."""
@@ -307,6 +325,9 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
         notes = [low] if low else []
         if speedup is not None and speedup < 1.0 and "int8" in r.variant:
             notes.append(slower_note(r, typical, base, speedup))
+        heavy = memory_note(r)
+        if heavy:
+            notes.append(heavy)
         peak, peak_source = mem.get("peak_rss_bytes"), "peak_rss"
         if peak is None and mem.get("footprint_bytes") is not None:
             peak, peak_source = mem["footprint_bytes"], "footprint"
@@ -328,6 +349,8 @@ def compare_rows(results: Iterable[RunResult], **filters: Any) -> list[dict[str,
             "cv": lat.cv if lat else None, "n": lat.n if lat else None,
             "peak_mb": peak / MB if peak is not None else None,
             "peak_source": peak_source if peak is not None else None,
+            "model_peak_mb": (peak - mem["baseline_rss_bytes"]) / MB
+            if peak_source == "peak_rss" and mem.get("baseline_rss_bytes") is not None else None,
             "speedup": speedup,
             "speedup_kind": "paired" if pair else "unpaired" if unpaired is not None else None,
             "speedup_ci_low": pair["ci_low"] if pair else None, "speedup_ci_high": pair["ci_high"] if pair else None,

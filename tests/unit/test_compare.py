@@ -9,7 +9,7 @@ import json
 import pytest
 
 from edgebench.errors import ConfigError
-from edgebench.results.compare import compare_rows, quality_text
+from edgebench.results.compare import MB, compare_rows, quality_text
 from edgebench.results.model import ArtifactInfo, ErrorInfo, LatencyStats, RunResult, Status
 from edgebench.results.render import render
 
@@ -150,3 +150,17 @@ def test_compare_filters_matching_nothing_name_the_filter(tmp_path, capsys):
     with pytest.raises(SystemExit) as ex:
         main(["--db", str(db), "compare"])
     assert ex.value.code in (0, None) and "fp32" in capsys.readouterr().out
+
+
+def test_a_peak_that_is_mostly_the_runtime_library_says_so():
+    """ExecuTorch's Python runtime imports torch: ~0.9 GB before a 4 MB model loads."""
+    from dataclasses import replace
+
+    heavy = replace(_run("fp32", 1.2, fmt="executorch", samples={"runtime": "executorch"}),
+                    memory={"peak_rss_bytes": 960 * MB, "baseline_rss_bytes": 900 * MB})
+    light = replace(_run("fp32", 1.0, fmt="tflite"), memory={"peak_rss_bytes": 120 * MB, "baseline_rss_bytes": 80 * MB})
+    by = {r["format"]: r for r in compare_rows([heavy, light])}
+    assert by["executorch"]["model_peak_mb"] == 60 and by["tflite"]["model_peak_mb"] == 40
+    (note,) = [n for n in by["executorch"]["notes"] if "peak RSS" in n]
+    assert "executorch's Python library (900 MB" in note and "the model adds 60 MB" in note
+    assert not any("peak RSS" in n for n in by["tflite"]["notes"])
