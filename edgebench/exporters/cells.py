@@ -274,6 +274,7 @@ def _finish(cell: Cell, ctx: ExportContext, exporter: Exporter, result: ConvertR
         degenerate = degenerate_reference(ctx.reference_outputs)
         if degenerate:  # SQNR of denormal-scale outputs measures float flushing, not the artifact
             warnings.append(degenerate)
+            parity["unjudged"] = degenerate  # follows the artifact into `run` and `compare`
         if label == "fp32" and eager["sqnr_db"] < FP32_MIN_SQNR_DB and not degenerate:
             status = Status.PARITY_FAILED
             error = ExportError(f"fp32 {cell.fmt} artifact reaches {eager['sqnr_db']:.1f} dB SQNR against eager "

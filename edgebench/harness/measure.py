@@ -242,6 +242,8 @@ def _result(raw: dict[str, Any], finish, dataset, reference, outputs_npy: Path |
     low = low_agreement(variant, acc, parity)
     if low:
         warnings = (*warnings, low)
+    if (parity or {}).get("unjudged"):
+        warnings = (*warnings, f"export parity: {parity['unjudged']}")
     if manifest_status == Status.PARITY_FAILED.value:
         status = Status.PARITY_FAILED
         warnings = (*warnings, "the export's parity check failed: this artifact's outputs differ from the "
