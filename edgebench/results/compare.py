@@ -92,6 +92,30 @@ def memory_note(r: RunResult) -> str | None:
             f"runtime is far smaller: compare models by that figure, not by peak MB")
 
 
+# int8 dot-product instructions (as /proc/cpuinfo names them): VNNI / AMX on x86, SDOT/UDOT
+# (``asimddp``) and I8MM on Arm; the runner records them in RawSamples ``host.isa_flags``
+INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm")
+
+
+def no_int8_dot_product(host: dict) -> str | None:
+    """The cause to name when the measuring CPU has no int8 dot-product instruction (x86 without
+    VNNI / AMX, Arm without SDOT/UDOT): int8 kernels then multiply-accumulate in several steps
+    (``vpmaddubsw`` + ``vpmaddwd`` + add on AVX2 / AVX-512, where VNNI's ``vpdpbusd`` is one), so
+    int8 gains little over fp32 or loses. None when the CPU has one or its flags were not recorded."""
+    flags = host.get("isa_flags")
+    if not flags or any(f in flags for f in INT8_DOT_FLAGS):
+        return None
+    arch = str(host.get("arch") or "")
+    if arch in ("x86_64", "AMD64", "i686"):
+        missing = "VNNI (avx512_vnni / avx_vnni) or AMX"
+    elif arch in ("aarch64", "arm64") or arch.startswith("armv"):
+        missing = "the dot-product extension (asimddp: SDOT / UDOT) or I8MM"
+    else:
+        return None
+    return (f"this CPU ({host.get('cpu_model') or arch}) has no int8 dot-product instructions ({missing}): "
+            "its int8 kernels multiply-accumulate in several steps, so int8 can lose to fp32 here")
+
+
 def slower_note(r: RunResult, ms: float | None, base_ms: float | None, speedup: float) -> str:
     """Why an int8 row is slower than its fp32 sibling, from what the run recorded: delegate
     partitions and CPU-fallback ops, quantize/dequantize op count, the top ops of a profile."""
@@ -110,6 +134,9 @@ def slower_note(r: RunResult, ms: float | None, base_ms: float | None, speedup: 
     top = _top_ops(raw)
     if top:
         why.append("top ops: " + ", ".join(top))
+    no_dot = no_int8_dot_product(raw.get("host") or {})
+    if no_dot:
+        why.append(no_dot)
     if ms and base_ms:
         text = f"{r.variant} is slower than its fp32 sibling ({ms:.3g} ms vs {base_ms:.3g} ms, {speedup:.2f}×)"
     else:  # only the paired rounds say so (no separate fp32 run to quote)

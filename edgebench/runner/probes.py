@@ -57,6 +57,16 @@ def cpu_flags() -> list[str] | None:
     return sorted(set(value.split())) if value else None
 
 
+# the vector / matrix ISA extensions that decide how fast fp32, fp16 and int8 kernels run
+ISA_PREFIXES = ("avx", "amx", "fma", "f16c", "sse4", "asimd", "sve", "i8mm", "bf16", "dotprod", "fphp", "neon")
+
+
+def isa_flags() -> list[str] | None:
+    """The CPU's SIMD / matrix feature flags (:data:`ISA_PREFIXES`), sorted; None where unknown."""
+    flags = cpu_flags()
+    return None if flags is None else [f for f in flags if f.startswith(ISA_PREFIXES)]
+
+
 def _cpu_dirs() -> list[str]:
     base = "/sys/devices/system/cpu"
     try:
@@ -108,7 +118,7 @@ def affinity() -> list[int] | None:
 
 def host_info() -> dict:
     """The machine: hostname, CPU model, cores, arch, OS, Python, numpy, governors, max frequency
-    per core (kHz) and this process's CPU affinity."""
+    per core (kHz), this process's CPU affinity and the SIMD feature flags (:func:`isa_flags`)."""
     max_freq = {}
     for d in _cpu_dirs():
         f = _read(os.path.join(d, "cpufreq", "cpuinfo_max_freq"))
@@ -119,7 +129,7 @@ def host_info() -> dict:
         "hostname": platform.node(), "cpu_model": cpu_model(), "cores": os.cpu_count(),
         "arch": platform.machine(), "os": platform.platform(), "python": platform.python_version(),
         "numpy": np.__version__, "governors": state["governors"], "max_freq_khz": max_freq or None,
-        "affinity": affinity(),
+        "affinity": affinity(), "isa_flags": isa_flags(),
     }
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from edgebench.harness.protocol import LOCAL_ENTRY, SCHEMA_PATH, runner_argv
+from edgebench.runner import probes
 from edgebench.runner import inputs as rin
 from edgebench.runner import loop
 from edgebench.runner.errors import RunnerError
@@ -128,6 +129,7 @@ def test_each_runtime_measures_and_returns_outputs(tiny, tmp_path, kind, call):
     assert mem["peak_rss_bytes"] >= mem["baseline_rss_bytes"] > 0 and mem["pss_bytes"] > 0
     assert "peak_rss_bytes" in mem["definition"]
     assert data["host"]["cores"] >= 1 and data["host"]["affinity"]
+    assert data["host"]["isa_flags"] and all(f.startswith(probes.ISA_PREFIXES) for f in data["host"]["isa_flags"])
     assert data["device_state"]["before"] and data["device_state"]["after"]
     outputs = np.load(tmp_path / "out.npy")
     with torch.inference_mode():

@@ -164,3 +164,21 @@ def test_a_peak_that_is_mostly_the_runtime_library_says_so():
     (note,) = [n for n in by["executorch"]["notes"] if "peak RSS" in n]
     assert "executorch's Python library (900 MB" in note and "the model adds 60 MB" in note
     assert not any("peak RSS" in n for n in by["tflite"]["notes"])
+
+
+@pytest.mark.parametrize("arch,flags,named", [
+    ("x86_64", ["avx2", "avx512f", "fma"], "VNNI (avx512_vnni / avx_vnni) or AMX"),
+    ("x86_64", ["avx2", "avx512f", "avx512_vnni"], None),
+    ("aarch64", ["asimd", "fphp"], "asimddp"),
+    ("aarch64", ["asimd", "asimddp"], None),
+    ("x86_64", None, None),  # flags not recorded (an older run, a benchmark_model transcript)
+])
+def test_slower_int8_on_a_cpu_without_int8_dot_products_names_the_cause(arch, flags, named):
+    host = {"arch": arch, "cpu_model": "Some CPU", "isa_flags": flags}
+    rows = compare_rows([_run("fp32", 4.0), _run("int8", 5.0, samples={"host": host})])
+    (note,) = next(r for r in rows if r["variant"] == "int8")["notes"]
+    assert "slower than its fp32 sibling" in note
+    if named:
+        assert "this CPU (Some CPU) has no int8 dot-product instructions" in note and named in note
+    else:
+        assert "dot-product" not in note
