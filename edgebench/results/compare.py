@@ -134,7 +134,8 @@ def slower_note(r: RunResult, ms: float | None, base_ms: float | None, speedup: 
     top = _top_ops(raw)
     if top:
         why.append("top ops: " + ", ".join(top))
-    no_dot = no_int8_dot_product(raw.get("host") or {})
+    # the runner's own host record, else what the target read over its shell (benchmark_model runs)
+    no_dot = no_int8_dot_product(raw.get("host") or (raw.get("device_state") or {}).get("before") or {})
     if no_dot:
         why.append(no_dot)
     if ms and base_ms:

@@ -1,7 +1,7 @@
 """Device state of a remote machine, read with one shell command over any Transport.
 
 Same shape as the runner's in-process ``device_state()`` (``edgebench/runner/probes.py``) (``governors``,
-``cur_freq_khz``, ``thermal_c``, ``loadavg``) plus what only the outside can see: the CPU model,
+``cur_freq_khz``, ``thermal_c``, ``loadavg``) plus what only the outside can see: the CPU model and SIMD flags (``isa_flags``),
 ``vcgencmd measure_temp`` / ``get_throttled`` on a Raspberry Pi, and on Android the ``getprop``
 identity (model, SoC, platform, Android version), ``dumpsys battery`` temperature and
 ``dumpsys thermalservice`` status. :func:`cooldown` is the gate that waits for a cool device.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from edgebench.errors import RunError, TargetError
+from edgebench.runner.probes import ISA_PREFIXES
 from edgebench.targets.transport import Transport
 
 
@@ -32,6 +33,7 @@ class CooldownOptions:
 LINUX_SCRIPT = r"""
 echo "@arch $(uname -m 2>/dev/null)"
 grep -m1 -E '^(model name|Hardware|Model|cpu model)[[:space:]]*:' /proc/cpuinfo 2>/dev/null | sed 's/^[^:]*:[[:space:]]*/@cpu_model /'
+grep -m1 -E '^(flags|Features)[[:space:]]*:' /proc/cpuinfo 2>/dev/null | sed 's/^[^:]*:[[:space:]]*/@features /'
 echo "@cores $(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null)"
 echo "@loadavg $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 for c in /sys/devices/system/cpu/cpu[0-9]*; do
@@ -96,6 +98,8 @@ def parse_state(text: str) -> dict[str, Any]:
         parts = rest.split()
         if key in ("arch", "cpu_model") and rest:
             state[key] = rest
+        elif key == "features" and parts:  # the SIMD flags only, as the runner records them
+            state["isa_flags"] = sorted({f for f in parts if f.startswith(ISA_PREFIXES)})
         elif key == "cores" and rest.isdigit():
             state["cores"] = int(rest)
         elif key == "loadavg" and len(parts) == 3:

@@ -173,9 +173,12 @@ def test_a_peak_that_is_mostly_the_runtime_library_says_so():
     ("aarch64", ["asimd", "asimddp"], None),
     ("x86_64", None, None),  # flags not recorded (an older run, a benchmark_model transcript)
 ])
-def test_slower_int8_on_a_cpu_without_int8_dot_products_names_the_cause(arch, flags, named):
+@pytest.mark.parametrize("where", ["runner", "device_shell"])
+def test_slower_int8_on_a_cpu_without_int8_dot_products_names_the_cause(arch, flags, named, where):
     host = {"arch": arch, "cpu_model": "Some CPU", "isa_flags": flags}
-    rows = compare_rows([_run("fp32", 4.0), _run("int8", 5.0, samples={"host": host})])
+    # the runner's host record, or (benchmark_model on a phone) what the target read over its shell
+    samples = {"host": host} if where == "runner" else {"host": None, "device_state": {"before": host}}
+    rows = compare_rows([_run("fp32", 4.0), _run("int8", 5.0, samples=samples)])
     (note,) = next(r for r in rows if r["variant"] == "int8")["notes"]
     assert "slower than its fp32 sibling" in note
     if named:

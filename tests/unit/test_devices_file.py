@@ -49,7 +49,8 @@ def test_parse_state_pi_and_android_lines():
         "@arch aarch64\n@cpu_model Raspberry Pi 4 Model B Rev 1.4\n@cores 4\n@loadavg 0.10 0.20 0.30\n"
         "@cpu cpu0 ondemand 1500000\n@cpu cpu1 - -\n@zone thermal_zone0 48686 cpu-thermal\n"
         "@vcgencmd_temp temp=48.2'C\n@vcgencmd_throttled throttled=0x50000\n@prop model Pixel 7\n"
-        "@battery_temp 312\n@thermal_status 1\n@hal_temp CPU0 41.5\n")
+        "@battery_temp 312\n@thermal_status 1\n@hal_temp CPU0 41.5\n@features fp asimd evtstrm crc32 cpuid asimddp\n")
+    assert s["isa_flags"] == ["asimd", "asimddp"]
     assert s["arch"] == "aarch64" and s["cores"] == 4 and s["loadavg"] == [0.1, 0.2, 0.3]
     assert s["governors"] == {"cpu0": "ondemand"} and s["cur_freq_khz"] == {"cpu0": 1500000}
     assert s["thermal_c"] == {"cpu-thermal": pytest.approx(48.686)}
@@ -57,6 +58,15 @@ def test_parse_state_pi_and_android_lines():
     assert s["android"] == {"model": "Pixel 7"} and s["battery_temp_c"] == pytest.approx(31.2)
     assert s["thermal_status"] == 1 and s["hal_temps_c"] == {"CPU0": 41.5}
     assert device_state.temperature(s) == (pytest.approx(48.686), "thermal_zone:cpu-thermal")
+
+
+def test_the_linux_script_reads_this_machines_simd_flags():
+    import subprocess
+
+    from edgebench.runner import probes
+
+    proc = subprocess.run(["sh", "-c", device_state.LINUX_SCRIPT], capture_output=True, text=True, timeout=30)
+    assert device_state.parse_state(proc.stdout).get("isa_flags") == probes.isa_flags()
 
 
 def test_cooldown_waits_then_records():
