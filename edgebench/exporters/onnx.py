@@ -18,9 +18,37 @@
   ReduceMean (quantized, where ReduceMean ran in float between DequantizeLinear / QuantizeLinear)
   and folds every Mul by a constant (the relu6 forms' 1/6) into the DequantizeLinear scale:
   MobileNetV3-Small int8 went from 0.89x to 1.04x fp32 (benchmarks/variant_speed.py --int8,
-  30 rounds, thread CPU time) at the same SQNR. The fp32 graph keeps ORT's fused HardSwish
-  kernel, where int8 needs an Add and a QLinearMul per activation, and ORT's QLinearConv is no
-  faster than its NCHWc fp32 Conv on these small convs: the issue's 1.2x is not reached.
+  30 rounds, thread CPU time) at the same SQNR.
+  Per-node profile then (ORT profiler, median of 300 runs, 1 thread, same CPU): the 1x1 convs
+  ran 2-3.5x faster in int8, but the whole graph lost on three things: the 3-channel stem conv
+  (int8 im2col GEMM of depth 27: 232 us against fp32's direct NCHWc kernel with fused HardSwish,
+  110 us), the depthwise convs whose channel count is not a multiple of 16 (72 / 88 / 120
+  channels: 43 / 49 / 38 us int8 against 16 / 15 / 16 us fp32, i.e. ~13 multiply-adds per ns
+  where 96 / 144 / 240 / 576 channels run at 40-50: MLAS's int8 depthwise kernel handles a channel
+  remainder slowly) and the 16-channel depthwise conv at 112x112 (32 us against 13), plus the
+  hardswish / squeeze-excite arithmetic fp32 fuses into its convs (27 QLinearMul + 33 QLinearAdd,
+  ~0.35 ms). Two options now fix the first three: ``float_stem`` (default ``depthwise``) keeps the
+  stem conv, the depthwise conv after it and their activations in float (the relu6-form hardswish
+  there is put back as one HardSwish, which ORT fuses into the float conv; the float part's output
+  is quantized once); ``depthwise_pad`` (default 16) gives each depthwise conv a multiple of 16
+  channels with zero weights, spread to the convs that make and take those channels
+  (:func:`pad_depthwise_channels`, exact in float). Measured on the same AMD EPYC (avx512_vnni,
+  2 shared vCPUs), ORT 1.32 CPU EP, 1 thread, interleaved, thread CPU time:
+  MobileNetV3-Small int8 1.01x → pad only 1.05-1.08x, stem conv float only 1.19-1.20x, both
+  1.27x, stem + its depthwise conv float + pad 1.41-1.45x in a 15-25-round harness and 1.27x in
+  benchmarks/variant_speed.py at load average ~3 (the default). SQNR against eager on the 72 photo
+  crops: 14.2 dB → 14.8 dB. MobileNetV2 (real weights; its channels are multiples of 16, so only
+  the float stem applies): 1.96x → 2.16x (stem conv float) / 2.27x (stem + depthwise), SQNR
+  15.6 → 16.7 dB, top-1 agreement with fp32 unchanged at 81.9 % (benchmark: 2.18x). A float conv
+  must not read a DequantizeLinear and feed a QuantizeLinear (through Relu / Clip only): ORT's
+  WeightBiasQuantization then re-quantizes its weights per tensor and runs it as QLinearConv
+  (seen when only later depthwise convs were excluded with nodes_to_exclude), which is why the
+  float part is the stem, where the input is float anyway. What is left is the hardswish / SE
+  arithmetic: ORT's QDQ fusions have no int8 HardSwish / HardSigmoid (its unary QLinear ops are
+  AveragePool, GlobalAveragePool, LeakyRelu, Sigmoid, Softmax), so each relu6 form costs a
+  QLinearAdd and a QLinearMul where fp32 fuses it into the conv.
+  The XNNPACK execution provider is not in this onnxruntime wheel (get_available_providers():
+  Azure, CPU), so it was not measured.
   Tried, no gain on the same CPU: QOperator format, quant_pre_process without optimisation,
   ORT_ENABLE_EXTENDED or NchwcTransformer disabled (fp32 halves, int8 unchanged), symmetric
   activations (slower), convs-only int8, QDQKeepRemovableActivations,
