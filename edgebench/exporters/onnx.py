@@ -35,11 +35,13 @@
   (:func:`pad_depthwise_channels`, exact in float). Measured on the same AMD EPYC (avx512_vnni,
   2 shared vCPUs), ORT 1.32 CPU EP, 1 thread, interleaved, thread CPU time:
   MobileNetV3-Small int8 1.01x → pad only 1.05-1.08x, stem conv float only 1.19-1.20x, both
-  1.27x, stem + its depthwise conv float + pad 1.41-1.45x in a 15-25-round harness and 1.27x in
-  benchmarks/variant_speed.py at load average ~3 (the default). SQNR against eager on the 72 photo
-  crops: 14.2 dB → 14.8 dB. MobileNetV2 (real weights; its channels are multiples of 16, so only
+  1.27x, stem + its depthwise conv float + pad (the default) 1.41-1.45x in a 15-25-round harness;
+  benchmarks/variant_speed.py --int8 (15 rounds) gave the default 1.27x / 1.44x / 1.33x in three
+  runs at load average 3.6 / 3.0 / 1.8, and in one --int8-variants run float_stem=conv 1.47x,
+  depthwise_pad=0 1.32x, float_stem=none 1.16x, both off 1.06x (the 0.1x spread is the shared
+  machine). SQNR against eager on the 72 photo crops: 14.2 dB → 14.8 dB. MobileNetV2 (real weights; its channels are multiples of 16, so only
   the float stem applies): 1.96x → 2.16x (stem conv float) / 2.27x (stem + depthwise), SQNR
-  15.6 → 16.7 dB, top-1 agreement with fp32 unchanged at 81.9 % (benchmark: 2.18x). A float conv
+  15.6 → 16.7 dB, top-1 agreement with fp32 unchanged at 81.9 % (benchmark: 2.18x / 2.19x). A float conv
   must not read a DequantizeLinear and feed a QuantizeLinear (through Relu / Clip only): ORT's
   WeightBiasQuantization then re-quantizes its weights per tensor and runs it as QLinearConv
   (seen when only later depthwise convs were excluded with nodes_to_exclude), which is why the
