@@ -39,10 +39,10 @@
   benchmarks/variant_speed.py --int8 (15 rounds) gave the default 1.27x / 1.44x / 1.33x in three
   runs at load average 3.6 / 3.0 / 1.8, and in one --int8-variants run float_stem=conv 1.47x,
   depthwise_pad=0 1.32x, float_stem=none 1.16x, both off 1.06x (the 0.1x spread is the shared
-  machine). SQNR against eager on the 72 photo crops: 14.2 dB → 14.8 dB. MobileNetV2 (real weights; its channels are multiples of 16, so only
-  the float stem applies): 1.96x → 2.16x (stem conv float) / 2.27x (stem + depthwise), SQNR
-  15.6 → 16.7 dB, top-1 agreement with fp32 unchanged at 81.9 % (benchmark: 2.18x / 2.19x). A float conv
-  must not read a DequantizeLinear and feed a QuantizeLinear (through Relu / Clip only): ORT's
+  machine). SQNR against eager on the 72 photo crops: 14.2 dB → 14.8 dB. MobileNetV2 (real
+  weights; its channels are multiples of 16, so only the float stem applies): 1.96x → 2.16x
+  (stem conv float) / 2.27x (stem + depthwise), SQNR 15.6 → 16.7 dB, top-1 agreement with fp32
+  unchanged at 81.9 % (benchmark: 2.18x / 2.19x). A float conv must not read a DequantizeLinear and feed a QuantizeLinear (through Relu / Clip only): ORT's
   WeightBiasQuantization then re-quantizes its weights per tensor and runs it as QLinearConv
   (seen when only later depthwise convs were excluded with nodes_to_exclude), which is why the
   float part is the stem, where the input is float anyway. What is left is the hardswish / SE
@@ -330,7 +330,7 @@ def pad_depthwise_channels(model: Any, multiple: int = 16, skip: Any = ()) -> in
     before quantisation; shape annotations of the padded tensors are dropped (re-inferred).
     Depthwise convs named in ``skip`` (kept in float: onnxruntime pads those itself) are left alone.
     Returns how many depthwise convs were padded."""
-    from onnx import helper, numpy_helper
+    from onnx import numpy_helper
 
     g = model.graph
     inits = {i.name: i for i in g.initializer}
@@ -404,7 +404,8 @@ def pad_depthwise_channels(model: Any, multiple: int = 16, skip: Any = ()) -> in
         if dw.op_type != "Conv" or id(dw) in touched:
             continue
         w = weight(dw)
-        if dw.name in skip or w is None or w.ndim != 4 or not depthwise(dw, w.shape[0]) or w.shape[0] % multiple == 0:
+        if dw.name in skip or w is None or w.ndim != 4 or not depthwise(dw, w.shape[0]) \
+                or w.shape[0] % multiple == 0:
             continue
         c = w.shape[0]
         cp = -(-c // multiple) * multiple
@@ -415,28 +416,29 @@ def pad_depthwise_channels(model: Any, multiple: int = 16, skip: Any = ()) -> in
         if any(id(n) in touched for n in members):
             continue
         extra = cp - c
+
+        def grow(n, axis):
+            """Zero weights for the extra channels on ``axis`` (0: outputs, with zero biases; 1: inputs)."""
+            wk = weight(n)
+            shape = list(wk.shape)
+            shape[axis] = extra
+            set_input(n, 1, np.concatenate([wk, np.zeros(shape, wk.dtype)], axis=axis), cp)
+            if axis == 0 and len(n.input) > 2 and n.input[2]:
+                b = numpy_helper.to_array(inits[n.input[2]])
+                set_input(n, 2, np.concatenate([b, np.zeros(extra, b.dtype)]), cp)
+
         for n in members:
             touched.add(id(n))
-            if n.op_type != "Conv":
-                continue
-            wk = weight(n)
-            set_input(n, 1, np.concatenate([wk, np.zeros((extra, *wk.shape[1:]), wk.dtype)]), cp)
-            if len(n.input) > 2 and n.input[2]:
-                b = numpy_helper.to_array(inits[n.input[2]])
-                set_input(n, 2, np.concatenate([b, np.zeros(extra, b.dtype)]), cp)
-            for a in n.attribute:
-                if a.name == "group":
-                    a.i = cp
-            padded += 1
+            if n.op_type == "Conv":  # depthwise: one zero filter per extra channel
+                grow(n, 0)
+                for a in n.attribute:
+                    if a.name == "group":
+                        a.i = cp
+                padded += 1
         for n in makers:  # a conv may make one group's channels and take another's: both pad
-            wk = weight(n)
-            set_input(n, 1, np.concatenate([wk, np.zeros((extra, *wk.shape[1:]), wk.dtype)]), cp)
-            if len(n.input) > 2 and n.input[2]:
-                b = numpy_helper.to_array(inits[n.input[2]])
-                set_input(n, 2, np.concatenate([b, np.zeros(extra, b.dtype)]), cp)
+            grow(n, 0)
         for n in takers:
-            wk = weight(n)
-            set_input(n, 1, np.concatenate([wk, np.zeros((wk.shape[0], extra, *wk.shape[2:]), wk.dtype)], axis=1), cp)
+            grow(n, 1)
         kept = [v for v in g.value_info if v.name not in tensors]
         del g.value_info[:]
         g.value_info.extend(kept)
