@@ -43,9 +43,10 @@
   weights; its channels are multiples of 16, so only the float stem applies): 1.96x → 2.16x
   (stem conv float) / 2.27x (stem + depthwise), SQNR 15.6 → 16.7 dB, top-1 agreement with fp32
   unchanged at 81.9 % (benchmark: 2.18x / 2.19x). A float conv must not read a DequantizeLinear
-  and feed a QuantizeLinear (through Relu / Clip only): ORT's WeightBiasQuantization then re-quantizes its weights per tensor and runs it as QLinearConv
-  (seen when only later depthwise convs were excluded with nodes_to_exclude), which is why the
-  float part is the stem, where the input is float anyway. What is left is the hardswish / SE
+  and feed a QuantizeLinear (through Relu / Clip only): ORT's WeightBiasQuantization then
+  re-quantizes its weights per tensor and runs it as QLinearConv (seen when only later depthwise
+  convs were excluded with nodes_to_exclude), which is why the float part is the stem, where the
+  input is float anyway. What is left is the hardswish / SE
   arithmetic: ORT's QDQ fusions have no int8 HardSwish / HardSigmoid (its unary QLinear ops are
   AveragePool, GlobalAveragePool, LeakyRelu, Sigmoid, Softmax), so each relu6 form costs a
   QLinearAdd and a QLinearMul where fp32 fuses it into the conv.
