@@ -291,7 +291,11 @@ INT8_CASES = {
                     ("int8 calibrate_method=percentile", {"calibrate_method": "percentile"}),
                     ("int8 S8S8", {"int8_activations": "int8"}),
                     ("int8 hard_activations=native", {"hard_activations": "native"}),
-                    ("int8 reduce_range", {"reduce_range": True})],
+                    ("int8 reduce_range", {"reduce_range": True}),
+                    ("int8 float_stem=conv", {"float_stem": "conv"}),
+                    ("int8 float_stem=none", {"float_stem": "none"}),
+                    ("int8 depthwise_pad=0", {"depthwise_pad": 0}),
+                    ("int8 float_stem=none depthwise_pad=0", {"float_stem": "none", "depthwise_pad": 0})],
 }
 INT8_DEFAULT_CASES = 3  # fp32, the default int8, and its closest alternative
 

@@ -18,9 +18,40 @@
   ReduceMean (quantized, where ReduceMean ran in float between DequantizeLinear / QuantizeLinear)
   and folds every Mul by a constant (the relu6 forms' 1/6) into the DequantizeLinear scale:
   MobileNetV3-Small int8 went from 0.89x to 1.04x fp32 (benchmarks/variant_speed.py --int8,
-  30 rounds, thread CPU time) at the same SQNR. The fp32 graph keeps ORT's fused HardSwish
-  kernel, where int8 needs an Add and a QLinearMul per activation, and ORT's QLinearConv is no
-  faster than its NCHWc fp32 Conv on these small convs: the issue's 1.2x is not reached.
+  30 rounds, thread CPU time) at the same SQNR.
+  Per-node profile then (ORT profiler, median of 300 runs, 1 thread, same CPU): the 1x1 convs
+  ran 2-3.5x faster in int8, but the whole graph lost on three things: the 3-channel stem conv
+  (int8 im2col GEMM of depth 27: 232 us against fp32's direct NCHWc kernel with fused HardSwish,
+  110 us), the depthwise convs whose channel count is not a multiple of 16 (72 / 88 / 120
+  channels: 43 / 49 / 38 us int8 against 16 / 15 / 16 us fp32, i.e. ~13 multiply-adds per ns
+  where 96 / 144 / 240 / 576 channels run at 40-50: MLAS's int8 depthwise kernel handles a channel
+  remainder slowly) and the 16-channel depthwise conv at 112x112 (32 us against 13), plus the
+  hardswish / squeeze-excite arithmetic fp32 fuses into its convs (27 QLinearMul + 33 QLinearAdd,
+  ~0.35 ms). Two options now fix the first three: ``float_stem`` (default ``depthwise``) keeps the
+  stem conv, the depthwise conv after it and their activations in float (the relu6-form hardswish
+  there is put back as one HardSwish, which ORT fuses into the float conv; the float part's output
+  is quantized once); ``depthwise_pad`` (default 16) gives each depthwise conv a multiple of 16
+  channels with zero weights, spread to the convs that make and take those channels
+  (:func:`pad_depthwise_channels`, exact in float). Measured on the same AMD EPYC (avx512_vnni,
+  2 shared vCPUs), ORT 1.32 CPU EP, 1 thread, interleaved, thread CPU time:
+  MobileNetV3-Small int8 1.01x → pad only 1.05-1.08x, stem conv float only 1.19-1.20x, both
+  1.27x, stem + its depthwise conv float + pad (the default) 1.41-1.45x in a 15-25-round harness;
+  benchmarks/variant_speed.py --int8 (15 rounds) gave the default 1.27x / 1.44x / 1.33x in three
+  runs at load average 3.6 / 3.0 / 1.8, and in one --int8-variants run float_stem=conv 1.47x,
+  depthwise_pad=0 1.32x, float_stem=none 1.16x, both off 1.06x (the 0.1x spread is the shared
+  machine). SQNR against eager on the 72 photo crops: 14.2 dB → 14.8 dB. MobileNetV2 (real
+  weights; its channels are multiples of 16, so only the float stem applies): 1.96x → 2.16x
+  (stem conv float) / 2.27x (stem + depthwise), SQNR 15.6 → 16.7 dB, top-1 agreement with fp32
+  unchanged at 81.9 % (benchmark: 2.18x / 2.19x). A float conv must not read a DequantizeLinear
+  and feed a QuantizeLinear (through Relu / Clip only): ORT's WeightBiasQuantization then
+  re-quantizes its weights per tensor and runs it as QLinearConv (seen when only later depthwise
+  convs were excluded with nodes_to_exclude), which is why the float part is the stem, where the
+  input is float anyway. What is left is the hardswish / SE
+  arithmetic: ORT's QDQ fusions have no int8 HardSwish / HardSigmoid (its unary QLinear ops are
+  AveragePool, GlobalAveragePool, LeakyRelu, Sigmoid, Softmax), so each relu6 form costs a
+  QLinearAdd and a QLinearMul where fp32 fuses it into the conv.
+  The XNNPACK execution provider is not in this onnxruntime wheel (get_available_providers():
+  Azure, CPU), so it was not measured.
   Tried, no gain on the same CPU: QOperator format, quant_pre_process without optimisation,
   ORT_ENABLE_EXTENDED or NchwcTransformer disabled (fp32 halves, int8 unchanged), symmetric
   activations (slower), convs-only int8, QDQKeepRemovableActivations,
@@ -57,6 +88,9 @@ DEFAULT_OPSET = 18
 # onnxruntime.quantization.CalibrationMethod member per calibrate_method option
 CALIBRATE_METHODS = {"minmax": "MinMax", "percentile": "Percentile", "entropy": "Entropy"}
 
+# float_stem option → keep the depthwise conv after the stem conv in float too
+FLOAT_STEMS = {"depthwise": True, "conv": False, "none": None}
+
 _DTYPES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}
 
 
@@ -76,6 +110,12 @@ class OnnxOptions:
     int8_rewrites: bool = field(default=True, metadata={
         "help": "ONNX static int8: pool with GlobalAveragePool (quantized) instead of ReduceMean, and fold "
                 "Mul-by-constant (the relu6 forms' 1/6) into the DequantizeLinear scale."})
+    float_stem: str = field(default="depthwise", metadata={
+        "help": "ONNX static int8: keep the stem in float: depthwise (default: the conv reading the image and the "
+                "depthwise conv after it, with their activations), conv (the first conv only) or none."})
+    depthwise_pad: int = field(default=16, metadata={
+        "help": "ONNX static int8: give depthwise convs a multiple of this many channels (zero weights; "
+                "onnxruntime's int8 depthwise kernel is ~3x slower on a remainder); 0 = off."})
     calibrate_method: str = field(default="percentile", metadata={
         "help": "ONNX static int8 activation ranges: percentile (default; onnxruntime's 99.999th percentile), "
                 "minmax or entropy (onnxruntime CalibrationMethod)."})
@@ -271,6 +311,236 @@ def global_pools(model: Any) -> int:
     return n
 
 
+# ops that keep the channel axis (axis 1) of an NCHW tensor as it is: what may sit between an
+# expand conv, a depthwise conv and a project conv (activations, relu6 forms, squeeze-excite)
+_CHANNEL_PRESERVING = {"Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "LeakyRelu", "GlobalAveragePool",
+                       "Add", "Mul", "Sub", "Div"}
+
+
+def pad_depthwise_channels(model: Any, multiple: int = 16, skip: Any = ()) -> int:
+    """Give every depthwise ``Conv`` of C channels (C not a multiple of ``multiple``) C' = C
+    rounded up channels, with zero weights and biases, so onnxruntime's int8 depthwise kernel runs
+    its full-width channel loop (measured: 72 / 88 / 120-channel depthwise QLinearConvs ran ~3x
+    slower per multiply-add than 96 / 144 / 240-channel ones). The padding spreads over the
+    connected tensors that carry the same C channels (activations, squeeze-excite pool / gate /
+    multiply) up to the 1x1 / full convs that produce them (extra zero output channels) and those
+    that consume them (extra zero input weights): the real outputs are unchanged, the padded
+    channels hold 0 (0.5 after a hard-sigmoid) and are multiplied by zero weights. A depthwise
+    conv whose channel group reaches anything else (a graph input or output, a residual add with
+    an unpadded tensor, a reshape, a per-channel constant) is left alone. Works on a float graph
+    before quantisation; shape annotations of the padded tensors are dropped (re-inferred).
+    Depthwise convs named in ``skip`` (kept in float: onnxruntime pads those itself) are left alone.
+    Returns how many depthwise convs were padded."""
+    from onnx import numpy_helper
+
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    consumers: dict[str, list] = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    outputs = {o.name for o in g.output}
+
+    def weight(conv):
+        return numpy_helper.to_array(inits[conv.input[1]]) if len(conv.input) > 1 and conv.input[1] in inits else None
+
+    def group(conv):
+        return next((a.i for a in conv.attribute if a.name == "group"), 1)
+
+    def depthwise(conv, c):
+        w = weight(conv)
+        return conv.op_type == "Conv" and w is not None and w.ndim == 4 and group(conv) == c == w.shape[0] \
+            and w.shape[1] == 1
+
+    def scalar(name):
+        return name in inits and int(np.prod(inits[name].dims)) == 1
+
+    def component(dw, c):
+        """(member nodes, producing convs, consuming convs) of dw's C-channel tensors; None: leave it."""
+        members, makers, takers, seen = {}, {}, {}, set()
+        todo = [dw.input[0], dw.output[0]]
+        while todo:
+            t = todo.pop()
+            if t in seen:
+                continue
+            seen.add(t)
+            if t in outputs or t not in producer:
+                return None
+            p = producer[t]
+            w = weight(p) if p.op_type == "Conv" else None
+            if p.op_type == "Conv" and depthwise(p, c):
+                members[id(p)] = p
+                todo += [p.input[0], p.output[0]]
+            elif p.op_type == "Conv" and w is not None and group(p) == 1 and w.shape[0] == c:
+                makers[id(p)] = p
+            elif p.op_type in _CHANNEL_PRESERVING:
+                members[id(p)] = p
+                todo += [i for i in p.input[:1 if p.op_type == "Clip" else None] if i and not scalar(i)]
+            else:
+                return None
+            for u in consumers.get(t, []):
+                w = weight(u) if u.op_type == "Conv" else None
+                if u.op_type == "Conv" and depthwise(u, c):
+                    members[id(u)] = u
+                    todo.append(u.output[0])
+                elif u.op_type == "Conv" and w is not None and group(u) == 1 and w.shape[1] == c and u.input[0] == t:
+                    takers[id(u)] = u
+                elif u.op_type in _CHANNEL_PRESERVING:
+                    members[id(u)] = u
+                    todo += [i for i in [*u.input[:1 if u.op_type == "Clip" else None], u.output[0]]
+                             if i and not scalar(i)]
+                else:
+                    return None
+        return list(members.values()), list(makers.values()), list(takers.values()), seen
+
+    def set_input(node, k, array, tag):
+        name = f"{node.input[k]}_pad{tag}"
+        g.initializer.append(numpy_helper.from_array(array, name))
+        inits[name] = g.initializer[-1]
+        node.input[k] = name
+
+    padded, touched = 0, set()
+    for dw in list(g.node):
+        if dw.op_type != "Conv" or id(dw) in touched:
+            continue
+        w = weight(dw)
+        if dw.name in skip or w is None or w.ndim != 4 or not depthwise(dw, w.shape[0]) \
+                or w.shape[0] % multiple == 0:
+            continue
+        c = w.shape[0]
+        cp = -(-c // multiple) * multiple
+        found = component(dw, c)
+        if found is None:
+            continue
+        members, makers, takers, tensors = found
+        if any(id(n) in touched for n in members):
+            continue
+        extra = cp - c
+
+        def grow(n, axis):
+            """Zero weights for the extra channels on ``axis`` (0: outputs, with zero biases; 1: inputs)."""
+            wk = weight(n)
+            shape = list(wk.shape)
+            shape[axis] = extra
+            set_input(n, 1, np.concatenate([wk, np.zeros(shape, wk.dtype)], axis=axis), cp)
+            if axis == 0 and len(n.input) > 2 and n.input[2]:
+                b = numpy_helper.to_array(inits[n.input[2]])
+                set_input(n, 2, np.concatenate([b, np.zeros(extra, b.dtype)]), cp)
+
+        for n in members:
+            touched.add(id(n))
+            if n.op_type == "Conv":  # depthwise: one zero filter per extra channel
+                grow(n, 0)
+                for a in n.attribute:
+                    if a.name == "group":
+                        a.i = cp
+                padded += 1
+        for n in makers:  # a conv may make one group's channels and take another's: both pad
+            grow(n, 0)
+        for n in takers:
+            grow(n, 1)
+        kept = [v for v in g.value_info if v.name not in tensors]
+        del g.value_info[:]
+        g.value_info.extend(kept)
+    if padded:
+        used = {i for n in g.node for i in n.input}
+        for i in [i for i in g.initializer if i.name not in used]:
+            g.initializer.remove(i)
+    return padded
+
+
+def _hardswish_tail(model: Any, x: str, consumers: dict, inits: dict) -> list | None:
+    """The relu6-form hardswish nodes reading ``x`` (x · Clip(x + 3, 0, 6) · 1/6, as
+    :func:`~edgebench.exporters.quant_prep.relu6_activations` writes it), last one last; None if
+    ``x`` feeds anything else."""
+    from onnx import numpy_helper
+
+    def const(name):
+        return float(numpy_helper.to_array(inits[name]).ravel()[0]) if name in inits and \
+            int(np.prod(inits[name].dims)) == 1 else None
+
+    users = consumers.get(x, [])
+    add = next((u for u in users if u.op_type == "Add"), None)
+    if len(users) != 2 or add is None or const(next(i for i in add.input if i != x)) != 3.0:
+        return None
+    chain = [add]
+    for op in ("Clip", "Mul", "Mul"):
+        nxt = consumers.get(chain[-1].output[0], [])
+        if len(nxt) != 1 or nxt[0].op_type != op:
+            return None
+        chain.append(nxt[0])
+    clip, sixth, last = chain[1:]
+    bounds = [const(i) for i in clip.input[1:3]]
+    other = next((i for i in sixth.input if i != clip.output[0]), None)
+    if bounds != [0.0, 6.0] or other is None or abs((const(other) or 0) - 1 / 6) > 1e-6 or x not in last.input:
+        return None
+    return chain
+
+
+def float_stem(model: Any, depthwise: bool = True) -> list[str]:
+    """Names of the nodes to keep in float at the stem of an image model: the ``Conv`` reading the
+    graph input (≤ 4 input channels, e.g. RGB) and its activation; with ``depthwise``, also the
+    depthwise conv that reads that activation and its own activation. A relu6-form hardswish
+    after them is rewritten into one ``HardSwish`` node (onnxruntime fuses it into the float conv).
+    onnxruntime's int8 conv of a 3-channel input is an im2col GEMM of depth 27, ~2x slower than its
+    fp32 direct NCHWc kernel, and its int8 depthwise kernel is slow on few channels at high
+    resolution; the float part's output is quantized once, where the int8 graph starts. [] when
+    the graph has no such stem."""
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    inputs = [i.name for i in g.input if i.name not in inits]
+    consumers: dict[str, list] = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    keep: list[str] = []
+    replace: dict[int, Any] = {}
+    drop: set[int] = set()
+
+    def activation(conv) -> str | None:
+        """Keep conv's activation in float; the name of its output (None: conv has no single consumer chain)."""
+        y = conv.output[0]
+        users = consumers.get(y, [])
+        if len(users) == 1 and users[0].op_type in ("Relu", "Clip", "HardSwish"):
+            keep.append(users[0].name)
+            return users[0].output[0]
+        chain = _hardswish_tail(model, y, consumers, inits)
+        if chain is None:
+            return y if len(users) >= 1 else None
+        node = helper.make_node("HardSwish", [y], [chain[-1].output[0]], name=chain[-1].name + "_hardswish")
+        replace[id(chain[-1])] = node
+        drop.update(id(n) for n in chain[:-1])
+        keep.append(node.name)
+        return node.output[0]
+
+    stems = [n for n in g.node if n.op_type == "Conv" and n.input[0] in inputs and n.input[1] in inits
+             and numpy_helper.to_array(inits[n.input[1]]).shape[1] <= 4]
+    if len(stems) != 1:
+        return []
+    stem = stems[0]
+    keep.append(stem.name)
+    out = activation(stem)
+    if depthwise and out is not None:
+        users = consumers.get(out, [])
+        w = numpy_helper.to_array(inits[users[0].input[1]]) if len(users) == 1 and users[0].op_type == "Conv" \
+            and users[0].input[1] in inits else None
+        group = next((a.i for a in users[0].attribute if a.name == "group"), 1) if users else 1
+        if w is not None and w.shape[1] == 1 and group == w.shape[0] > 1:
+            keep.append(users[0].name)
+            activation(users[0])
+    if replace or drop:
+        nodes = [replace.get(id(n), n) for n in g.node if id(n) not in drop]
+        del g.node[:]
+        g.node.extend(nodes)
+        used = {i for n in nodes for i in n.input}
+        for i in [i for i in g.initializer if i.name not in used]:
+            g.initializer.remove(i)
+    return keep
+
+
 def _io(model: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     init = {i.name for i in model.graph.initializer}
 
@@ -330,6 +600,11 @@ class OnnxExporter(Exporter):
         if options.calibrate_method not in CALIBRATE_METHODS:
             raise ConfigError(f"unknown ONNX calibrate_method {options.calibrate_method!r}",
                               hint=", ".join(CALIBRATE_METHODS))
+        if options.float_stem not in FLOAT_STEMS:
+            raise ConfigError(f"unknown ONNX float_stem {options.float_stem!r}", hint=", ".join(FLOAT_STEMS))
+        if options.depthwise_pad < 0 or options.depthwise_pad == 1:
+            raise ConfigError(f"ONNX depthwise_pad {options.depthwise_pad} is not a channel multiple",
+                              hint="0 (off) or a multiple such as 16 (the default) or 8")
         if options.hard_activations not in ("relu6", "native"):
             raise ConfigError(f"unknown ONNX hard_activations {options.hard_activations!r}", hint="relu6 or native")
         if not MIN_OPSET <= options.opset <= highest:
@@ -421,15 +696,17 @@ class OnnxExporter(Exporter):
                     return {"mode": "dynamic", "weight_type": "int8", "per_channel": True,
                             "activations": "float32, quantised at run time"}
                 method = getattr(CalibrationMethod, CALIBRATE_METHODS[options.calibrate_method])
-                if options.int8_rewrites:
-                    model = onnx.load(str(pre))
-                    pools = global_pools(model)
-                    onnx.save(model, str(pre))
+                model = onnx.load(str(pre))
+                pools = global_pools(model) if options.int8_rewrites else 0
+                stem = FLOAT_STEMS[options.float_stem]
+                floats = float_stem(model, stem) if stem is not None else []
+                padded = pad_depthwise_channels(model, options.depthwise_pad, floats) if options.depthwise_pad else 0
+                onnx.save(onnx.shape_inference.infer_shapes(model) if padded else model, str(pre))
                 act = QuantType.QInt8 if options.int8_activations == "int8" else QuantType.QUInt8
                 quantize_static(str(pre), str(dest), _Reader(INPUT_NAME, ctx.calibration),
                                 quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=options.reduce_range,
                                 activation_type=act, weight_type=QuantType.QInt8,
-                                calibrate_method=method)
+                                calibrate_method=method, nodes_to_exclude=floats)
                 if options.int8_rewrites:
                     model = onnx.load(str(dest))
                     folded = fold_scalar_muls(model)
@@ -437,7 +714,9 @@ class OnnxExporter(Exporter):
         rewrites = {"global_average_pools": pools, "scalar_muls_folded": folded} if options.int8_rewrites else {}
         return {"mode": "static", "format": "QDQ", "weight_type": "int8", "per_channel": True,
                 "activation_type": options.int8_activations, "reduce_range": options.reduce_range,
-                "calibrate_method": method.name, "calibration_samples": len(ctx.calibration), **rewrites}
+                "calibrate_method": method.name, "calibration_samples": len(ctx.calibration), **rewrites,
+                "float_stem": options.float_stem, "float_nodes": floats,
+                "depthwise_pad": options.depthwise_pad, "depthwise_padded": padded}
 
     def file_param_counts(self, path: Path) -> tuple[int | None, int | None]:
         """Elements and non-zero elements of the numeric weight tensors: graph initializers and

@@ -80,3 +80,41 @@ def test_calibrate_method_reaches_onnxruntime(tmp_path, method, name):
 def test_unknown_calibrate_method_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown ONNX calibrate_method 'kl'"):
         EXPORTER.options({"calibrate_method": "kl"})
+
+
+def _padded_net() -> nn.Module:
+    """Stem conv + hardswish, a depthwise conv, then an inverted residual whose 24-channel depthwise
+    conv and squeeze-excite are not a multiple of 16 channels."""
+    from torchvision.ops.misc import SqueezeExcitation
+
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.Hardswish(),
+        nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU(),
+        nn.Conv2d(8, 24, 1), nn.Hardswish(),
+        nn.Conv2d(24, 24, 3, padding=1, groups=24), nn.Hardswish(),
+        SqueezeExcitation(24, 8, scale_activation=nn.Hardsigmoid),
+        nn.Conv2d(24, 16, 1),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10),
+    ).eval()
+
+
+@pytest.mark.slow
+def test_float_stem_and_depthwise_pad_are_recorded_and_keep_accuracy(tmp_path):
+    import onnx
+
+    module = _padded_net()
+    plain, plain_sqnr, _ = _export(tmp_path, module, {"float_stem": "none", "depthwise_pad": 0})
+    result, sqnr, ops = _export(tmp_path, module, {})
+    q = result.quantization
+    assert plain.quantization["float_nodes"] == [] and plain.quantization["depthwise_padded"] == 0
+    assert q["float_stem"] == "depthwise" and q["depthwise_pad"] == 16 and q["depthwise_padded"] == 1
+    assert len(q["float_nodes"]) == 4 and ops["HardSwish"] == 1  # stem conv + hardswish, dw conv + relu
+    model = onnx.load(str(tmp_path / "se-.onnx"))
+    inits = {i.name: i for i in model.graph.initializer}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    float_convs = [n for n in convs if n.input[1] in inits and inits[n.input[1]].data_type == onnx.TensorProto.FLOAT]
+    assert [n.name for n in float_convs] == [q["float_nodes"][0], q["float_nodes"][2]]
+    dw = next(n for n in convs if next((a.i for a in n.attribute if a.name == "group"), 1) > 8)
+    assert next(a.i for a in dw.attribute if a.name == "group") == 32
+    assert sqnr >= 15.0 and sqnr >= plain_sqnr - 1.0, (sqnr, plain_sqnr)
