@@ -78,7 +78,7 @@ from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Ex
                                       io_entry, quiet, register)
 from edgebench.exporters.context import ExportContext
 from edgebench.exporters.converter_errors import converter_error, rejected_operator
-from edgebench.exporters.quant_prep import relu6_activations
+from edgebench.exporters.quant_prep import bias_corrected, relu6_activations
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try another --opset (e.g. 17 or 20) or --format torchscript / tflite"
@@ -116,6 +116,9 @@ class OnnxOptions:
     depthwise_pad: int = field(default=16, metadata={
         "help": "ONNX static int8: give depthwise convs a multiple of this many channels (zero weights; "
                 "onnxruntime's int8 depthwise kernel is ~3x slower on a remainder); 0 = off."})
+    bias_correction: bool = field(default=True, metadata={
+        "help": "ONNX static int8: fold BatchNorm into the convs and shift each conv's bias by the mean error of its "
+                "int8 weight rounding on the calibration inputs (empirical bias correction)."})
     calibrate_method: str = field(default="percentile", metadata={
         "help": "ONNX static int8 activation ranges: percentile (default; onnxruntime's 99.999th percentile), "
                 "minmax or entropy (onnxruntime CalibrationMethod)."})
@@ -636,12 +639,13 @@ class OnnxExporter(Exporter):
                 onnx.save(model, str(dest))
                 converter["fp16"] = {"name": "onnxconverter-common", "version": dist_version("onnxconverter-common")}
             else:
-                source, rewritten = fp32, 0
-                if ctx.precision == "int8" and options.hard_activations == "relu6":
-                    source, rewritten = self._relu6_fp32(ctx, opset)
+                source, rewritten, corrected = fp32, 0, 0
+                if ctx.precision == "int8":
+                    source, rewritten, corrected = self._int8_fp32(ctx, opset, options)
                 quant = self._quantize(ctx, source, dest, options)
                 if ctx.precision == "int8":
-                    quant.update(hard_activations=options.hard_activations, hard_activations_rewritten=rewritten)
+                    quant.update(hard_activations=options.hard_activations, hard_activations_rewritten=rewritten,
+                                 bias_correction=options.bias_correction, bias_corrected_convs=corrected)
                 converter["quantizer"] = {"name": "onnxruntime.quantization", "version": dist_version("onnxruntime")}
         except Exception as exc:  # onnx / onnxruntime tools raise their own and generic types
             raise converter_error("onnx", exc, ALTERNATIVES) from exc
@@ -662,13 +666,21 @@ class OnnxExporter(Exporter):
         opts.optimized_model_filepath = str(dest)
         ort.InferenceSession(fp32, opts, providers=["CPUExecutionProvider"])
 
-    def _relu6_fp32(self, ctx: ExportContext, opset: int) -> tuple[bytes, int]:
-        """fp32 ONNX of the module with relu6-form hard activations (the plain fp32 when it has none)."""
+    def _int8_fp32(self, ctx: ExportContext, opset: int, options: OnnxOptions) -> tuple[bytes, int, int]:
+        """fp32 ONNX the static int8 model starts from: the module bias-corrected for its int8 weight
+        rounding (``bias_correction``) and with relu6-form hard activations (``hard_activations``);
+        the plain fp32 when neither changes it. Returns (bytes, activations rewritten, convs corrected)."""
         import torch
 
-        module, n = relu6_activations(ctx.module)
-        if not n:
-            return ctx.memo(("onnx", "fp32", opset), lambda: export_fp32(ctx, opset)), 0
+        module, corrected, n = ctx.module, 0, 0
+        if options.bias_correction:
+            # the convs float_stem keeps in float keep their float weights
+            stem = {"depthwise": 2, "conv": 1}.get(options.float_stem, 0)
+            module, corrected = bias_corrected(module, ctx.calibration, float_stem=stem)
+        if options.hard_activations == "relu6":
+            module, n = relu6_activations(module)
+        if not n and not corrected:
+            return ctx.memo(("onnx", "fp32", opset), lambda: export_fp32(ctx, opset)), 0, 0
 
         def make() -> bytes:
             twin = ExportContext(loaded=ctx.loaded, variant=ctx.variant, module=module, example=ctx.example,
@@ -676,7 +688,9 @@ class OnnxExporter(Exporter):
             with torch.no_grad():
                 return export_fp32(twin, opset)
 
-        return ctx.memo(("onnx", "fp32-relu6", opset), make), n
+        key = ("onnx", "fp32-int8-source", opset, options.hard_activations, options.bias_correction,
+               options.float_stem)
+        return ctx.memo(key, make), n, corrected
 
     def _quantize(self, ctx: ExportContext, fp32: bytes, dest: Path, options: OnnxOptions) -> dict[str, Any]:
         import onnx

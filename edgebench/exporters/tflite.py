@@ -46,12 +46,16 @@ from edgebench.exporters.base import (INPUT_NAME, OUTPUT_NAME, ConvertResult, Ex
                                       io_entry, register)
 from edgebench.exporters.context import ExportContext
 from edgebench.exporters.converter_errors import converter_error
-from edgebench.exporters.quant_prep import observe_chained_adds, relu6_activations
+from edgebench.exporters.quant_prep import (bias_corrected, observe_chained_adds, percentile_observer,
+                                            relu6_activations)
 from edgebench.spec import ExportSpec
 
 ALTERNATIVES = "try --format onnx or --format torchscript"
 INT8_STATIC_METHODS = ("aeq", "pt2e")
 HARD_ACTIVATIONS = ("relu6", "native")
+# PT2E activation observer per activation_observer option (torchao.quantization.pt2e observers)
+ACTIVATION_OBSERVERS = {"percentile": "PercentileObserver (99.999th)", "histogram": "HistogramObserver",
+                        "minmax": "MinMaxObserver", "moving_average": "MovingAverageMinMaxObserver"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,16 @@ class TfliteOptions:
         "help": "TFLite PT2E int8: relu6 (rewrite hardswish / hardsigmoid as relu6 forms, which stay int8 "
                 "inside one XNNPACK partition) or native (keep them: XNNPACK runs int8 HARD_SWISH on the CPU "
                 "fallback)."})
+    bias_correction: bool = field(default=True, metadata={
+        "help": "TFLite PT2E int8: fold BatchNorm into the convs and shift each conv's bias by the mean error of its "
+                "int8 weight rounding on the calibration inputs (empirical bias correction)."})
+    activation_observer: str = field(default="percentile", metadata={
+        "help": "TFLite PT2E int8 activation ranges: percentile (default; the 99.999th percentile of a histogram, as "
+                "onnxruntime's Percentile), histogram (litert-torch's L2-error search), minmax or moving_average."})
+    clamp_ranges: bool = field(default=True, metadata={
+        "help": "TFLite PT2E int8: a conv followed by ReLU6 / hardtanh gets its int8 range from the clamped output "
+                "(litert-torch's quantizer observes the conv output before the clamp, spending most int8 levels on "
+                "values ReLU6 then drops)."})
     int8_io: bool = field(default=False, metadata={
         "help": "TFLite static int8: int8 input and output tensors (feed round(x / scale) + zero_point; scale and "
                 "zero point in the manifest). Default: float32 input and output, quantized inside the model."})
@@ -263,6 +277,75 @@ def _aeq_calibrate(model: bytes, recipe: Any, calibration: list[Any]) -> dict[st
     return calib.get_model_qsvs()
 
 
+_CLAMPS = ("hardtanh.default", "hardtanh_.default", "clamp.default", "relu6.default")
+_CONVS = ("conv1d.default", "conv2d.default", "convolution.default")
+
+
+def annotate_clamped_convs(gm: Any, config: Any) -> int:
+    """PT2E annotation for conv → hardtanh / clamp (ReLU6): weights and input as litert-torch's
+    conv annotator does, and the int8 output range observed after the clamp, like its conv → relu
+    pattern. Its own annotator leaves hardtanh sharing the conv output's observer, so the range
+    spans the unclamped conv output. Returns how many pairs were annotated."""
+    from litert_torch.quantize import pt2e_quantizer_utils as qu
+    from torchao.quantization.pt2e.quantizer import QuantizationAnnotation
+
+    n = 0
+    for clamp in gm.graph.nodes:
+        conv = clamp.args[0] if clamp.op == "call_function" and str(clamp.target).endswith(_CLAMPS) else None
+        if (getattr(conv, "op", None) != "call_function" or not str(conv.target).endswith(_CONVS)
+                or len(conv.users) != 1):
+            continue
+        partition = [clamp, conv, conv.args[1]]
+        qspecs = {conv.args[0]: qu.get_input_act_qspec(config), conv.args[1]: qu.get_weight_qspec(config)}
+        bias = conv.args[2] if len(conv.args) > 2 else None
+        if hasattr(bias, "op"):
+            qspecs[bias] = qu.get_bias_qspec(config)
+            partition.append(bias)
+        if qu._is_annotated(partition):
+            continue
+        conv.meta["quantization_annotation"] = QuantizationAnnotation(input_qspec_map=qspecs, _annotated=True)
+        clamp.meta["quantization_annotation"] = QuantizationAnnotation(
+            output_qspec=qu.get_output_act_qspec(config), _annotated=True)
+        qu._mark_nodes_as_annotated(partition)
+        n += 1
+    return n
+
+
+def _pt2e_quantizer(options: TfliteOptions) -> Any:
+    """litert-torch's PT2EQuantizer; with ``clamp_ranges`` conv → clamp pairs are annotated first
+    (:func:`annotate_clamped_convs`)."""
+    from litert_torch.quantize import pt2e_quantizer as pq
+
+    if not options.clamp_ranges:
+        return pq.PT2EQuantizer()
+
+    class ClampedConvQuantizer(pq.PT2EQuantizer):
+        def _annotate_for_static_quantization_config(self, model: Any) -> Any:
+            annotate_clamped_convs(model, self.global_config)
+            return super()._annotate_for_static_quantization_config(model)
+
+    return ClampedConvQuantizer()
+
+
+def _pt2e_config(observer: str) -> Any:
+    """litert-torch's symmetric per-channel static config with the activation observer ``observer``
+    (a key of :data:`ACTIVATION_OBSERVERS`)."""
+    import dataclasses
+
+    from litert_torch.quantize import pt2e_quantizer as pq
+    from torchao.quantization import pt2e as observers
+    from torchao.quantization.pt2e.quantizer import QuantizationSpec
+
+    config = pq.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
+    if observer == "histogram":  # litert-torch's own choice
+        return config
+    act = config.input_activation
+    ctr = percentile_observer() if observer == "percentile" else getattr(observers, ACTIVATION_OBSERVERS[observer])
+    spec = QuantizationSpec(dtype=act.dtype, quant_min=act.quant_min, quant_max=act.quant_max, qscheme=act.qscheme,
+                            is_dynamic=False, observer_or_fake_quant_ctr=ctr.with_args(eps=2 ** -12))
+    return dataclasses.replace(config, input_activation=spec, output_activation=spec)
+
+
 def _aeq_quantize(model: bytes, recipe: Any, calibration: list[Any] | None = None) -> bytes:
     """Run ai-edge-quantizer over a float flatbuffer with ``recipe``, calibrated by
     :func:`_aeq_calibrate` when ``calibration`` is given."""
@@ -312,6 +395,9 @@ class TfliteExporter(Exporter):
         if options.int8_method not in INT8_STATIC_METHODS:
             raise ConfigError(f"unknown TFLite int8 method {options.int8_method!r}",
                               hint=f"one of {', '.join(INT8_STATIC_METHODS)}")
+        if options.activation_observer not in ACTIVATION_OBSERVERS:
+            raise ConfigError(f"unknown TFLite activation_observer {options.activation_observer!r}",
+                              hint=f"one of {', '.join(ACTIVATION_OBSERVERS)}")
         if options.hard_activations not in HARD_ACTIVATIONS:
             raise ConfigError(f"unknown TFLite hard_activations {options.hard_activations!r}",
                               hint=f"one of {', '.join(HARD_ACTIVATIONS)}")
@@ -332,8 +418,9 @@ class TfliteExporter(Exporter):
 
         return ctx.memo("tflite.fp32", make)
 
-    def _pt2e_int8(self, ctx: ExportContext, options: TfliteOptions) -> tuple[bytes, int]:
-        """The PT2E int8 flatbuffer and how many hard activations were rewritten first."""
+    def _pt2e_int8(self, ctx: ExportContext, options: TfliteOptions) -> tuple[bytes, int, int]:
+        """The PT2E int8 flatbuffer, how many hard activations were rewritten and how many convs
+        bias-corrected first."""
         import litert_torch
         import torch
         from litert_torch.quantize import pt2e_quantizer as pq
@@ -341,15 +428,16 @@ class TfliteExporter(Exporter):
         from torchao.quantization.pt2e import quantize_pt2e
 
         litert_torch.config.show_progress = False
-        quantizer = pq.PT2EQuantizer().set_global(
-            pq.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
-        rewritten = 0
+        quantizer = _pt2e_quantizer(options).set_global(_pt2e_config(options.activation_observer))
+        rewritten = corrected = 0
         try:
-            program = ctx.exported_program()
+            program, module = ctx.exported_program(), ctx.module
+            if options.bias_correction:  # PT2E's weight observer floors the scale at eps = 2**-12
+                module, corrected = bias_corrected(module, ctx.calibration, min_scale=2.0 ** -12)
             if options.hard_activations == "relu6":
-                module, rewritten = relu6_activations(ctx.module)
-                if rewritten:
-                    program = torch.export.export(module, (ctx.example,), strict=False)
+                module, rewritten = relu6_activations(module)
+            if rewritten or corrected:
+                program = torch.export.export(module, (ctx.example,), strict=False)
             prepared = quantize_pt2e.prepare_pt2e(program.module(), quantizer)
             observe_chained_adds(prepared)
             for x in ctx.calibration:
@@ -357,7 +445,7 @@ class TfliteExporter(Exporter):
             converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
             model = litert_torch.convert(_named_module(converted), sample_kwargs={INPUT_NAME: ctx.example},
                                          quant_config=QuantConfig(pt2e_quantizer=quantizer))
-            return bytes(model.model_content()), rewritten
+            return bytes(model.model_content()), rewritten, corrected
         except Exception as exc:  # PT2E prepare / lowering raise many unrelated types
             raise converter_error("tflite (PT2E int8)", exc, ALTERNATIVES) from exc
 
@@ -372,10 +460,13 @@ class TfliteExporter(Exporter):
             raise ExportError("static int8 needs calibration inputs and none were given",
                               hint="pass --calibration DIR or --calibration-samples N, or use --dynamic")
         if precision == "int8" and options.int8_method == "pt2e":
-            data, rewritten = self._pt2e_int8(ctx, options)
+            data, rewritten, corrected = self._pt2e_int8(ctx, options)
             quant.update(method="litert_torch PT2EQuantizer, symmetric per-channel weights, "
-                                "HistogramObserver activations", calibration_samples=len(ctx.calibration),
-                         hard_activations=options.hard_activations, hard_activations_rewritten=rewritten)
+                                f"{ACTIVATION_OBSERVERS[options.activation_observer]} activations",
+                         activation_observer=options.activation_observer, clamp_ranges=options.clamp_ranges,
+                         calibration_samples=len(ctx.calibration),
+                         hard_activations=options.hard_activations, hard_activations_rewritten=rewritten,
+                         bias_correction=options.bias_correction, bias_corrected_convs=corrected)
         else:
             data = self._float_flatbuffer(ctx)
             aeq = {"name": "ai-edge-quantizer", "version": dist_version("ai-edge-quantizer"),
