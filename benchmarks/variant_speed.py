@@ -20,7 +20,8 @@ weights), through the runner's own runtime classes (the timed region ``edgebench
 interleaved in this one process; it prints the XNNPACK partitions / QUANTIZE+DEQUANTIZE / float
 ADD+MUL of every .tflite and the top-1 agreement of each int8 artifact with its fp32 sibling on
 real photos held out of the calibration pool (4 natural photos, 24 crops each: see AGREEMENT_PROTOCOL),
-with the logit SQNR and how many crops fp32 itself nearly ties (top-2 logits closer than NEAR_TIE):
+with the logit SQNR, how many crops fp32 itself nearly ties (top-2 logits closer than NEAR_TIE) and the
+flips per bucket of fp32's top-2 logit margin:
 
     .venv/bin/python benchmarks/variant_speed.py --int8 [--threads 1] [--rounds 15] [--iters 5]
         [--models mobilenet_v2] [--formats F …] [--calibration-samples 128] [--int8-variants]
@@ -420,6 +421,25 @@ def time_runtime(runtime: str, paths: dict, threads: int, rounds: int, iters: in
     return res
 
 
+MARGINS = (0.0, 0.1, 0.3, 1.0, float("inf"))  # fp32 top-1 minus top-2 logit buckets
+
+
+def _flips_by_margin(ref: list, outs: list) -> str:
+    """Where the top-1 flips happen: per bucket of fp32's top-2 logit margin, flips / crops, and
+    how many flips picked fp32's own second class."""
+    import numpy as np
+
+    margins = [float(np.diff(np.sort(f[0].ravel())[-2:])[0]) for f in ref]
+    flipped = [int(o[0].argmax()) != int(f[0].argmax()) for o, f in zip(outs, ref)]
+    second = sum(int(o[0].argmax()) == int(np.argsort(f[0].ravel())[-2]) for o, f, x in zip(outs, ref, flipped) if x)
+    parts = []
+    for lo, hi in zip(MARGINS, MARGINS[1:]):
+        inside = [x for m, x in zip(margins, flipped) if lo <= m < hi]
+        parts.append(f"{lo:g}–{hi:g}: {sum(inside)}/{len(inside)}" if hi != float("inf") else
+                     f"≥{lo:g}: {sum(inside)}/{len(inside)}")
+    return f"flips by fp32 top-2 logit margin {', '.join(parts)}; {second}/{sum(flipped)} flips to fp32's 2nd class"
+
+
 def _softmax(v):
     import numpy as np
 
@@ -501,6 +521,8 @@ def int8_main(a: argparse.Namespace) -> None:
                                          f"{sum(sure) / max(1, len(sure)):.1%}, n={len(sure)}"))
                 print(f"  {label:30s} {statistics.median(r[clock]):7.3f} ms  {statistics.median(ratios):5.2f}× "
                       f"({min(ratios):.2f}–{max(ratios):.2f})  {graph}{agree}", flush=True)
+                if agree:
+                    print(f"  {'':30s} {_flips_by_margin(ref, outs)}")
                 if label == "int8":
                     goal = GOALS_INT8[(mname, runtime)]
                     verdicts.append((f"{mname} {fmt} int8 ≥ {goal}× fp32", statistics.median(ratios) >= goal,
