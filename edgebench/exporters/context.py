@@ -35,7 +35,9 @@ class ExportContext:
     a batch-1 input; ``calibration`` the calibration batches (batch-1 tensors, only filled for
     static int8); ``parity_inputs`` the batch-1 inputs parity runs on; ``reference_outputs`` the
     transformed module's eager outputs on them and ``untransformed_outputs`` the original
-    module's (None when the variant has no torch-level transform). ``transform_info`` comes from
+    module's (None when the variant has no torch-level transform); ``calibration_outputs`` the
+    transformed module's eager outputs on ``calibration`` (same order; empty when there are no
+    calibration inputs, then parity checks nothing on them). ``transform_info`` comes from
     the variant transform; ``counts`` are the transformed module's params / MACs.
     ``reference_npz`` holds the calibration + parity inputs and the untransformed model's eager
     outputs on them (:mod:`edgebench.exporters.reference`; None for non-float inputs), written
@@ -50,6 +52,7 @@ class ExportContext:
     parity_inputs: list[Any] = field(default_factory=list)
     reference_outputs: list[Any] = field(default_factory=list)
     untransformed_outputs: list[Any] | None = None
+    calibration_outputs: list[Any] = field(default_factory=list)
     transform_info: dict[str, Any] = field(default_factory=dict)
     counts: Any = None  # edgebench.models.counting.Counts
     reference_npz: bytes | None = field(default=None, repr=False)
@@ -111,6 +114,7 @@ class _Shared:
     counts: Any
     reference_outputs: list[Any]
     cache: dict[Any, Any] = field(default_factory=dict)
+    calibration_outputs: list[Any] | None = None  # eager outputs on the calibration inputs, made once
 
 
 def eager_outputs(module: Any, inputs: Sequence[Any]) -> list[Any]:
@@ -188,15 +192,29 @@ class ContextBuilder:
             self._shared[key] = _Shared(module, info, count(module, example), refs)
         return self._shared[key]
 
+    def _calibration_outputs(self, variant: Variant, shared: _Shared) -> list[Any]:
+        """The transformed module's eager outputs on the calibration inputs (the untransformed
+        model's are already in :meth:`pool_outputs`, whose head the calibration inputs are)."""
+        if shared.calibration_outputs is None:
+            cal = self.inputs()[0]
+            if variant.transform == "none":
+                shared.calibration_outputs = self.pool_outputs()[:len(cal)]
+            else:
+                with stage(f"{variant.label}: eager outputs on the calibration inputs"):
+                    shared.calibration_outputs = eager_outputs(shared.module, cal)
+        return shared.calibration_outputs
+
     def context(self, variant: Variant) -> ExportContext:
         """The context of ``variant`` (transform applied, references computed)."""
         shared = self._transform(variant)
         cal, par = self.inputs()
         untransformed = None if variant.transform == "none" else self.base_outputs()
+        static_int8 = precision_label(variant) == "int8"
         return ExportContext(
             loaded=self.loaded, variant=variant, module=shared.module,
             example=self.loaded.input_spec.example(1),
-            calibration=cal if precision_label(variant) == "int8" else [],
+            calibration=cal if static_int8 else [],
+            calibration_outputs=self._calibration_outputs(variant, shared) if static_int8 else [],
             parity_inputs=par, reference_outputs=shared.reference_outputs,
             untransformed_outputs=untransformed, transform_info=shared.info, counts=shared.counts,
             shared=shared.cache, reference_npz=self.reference(),

@@ -186,8 +186,12 @@ def test_int8_low_agreement_is_a_warning_not_a_failure(tiny_zoo_entry, tmp_path,
     (row,) = export(TINY, ExportSpec(formats=(fmt,), variant=Variant("int8", int8_mode="dynamic"),
                                      out_dir=tmp_path))
     assert row.status == Status.OK
-    agreement = row.parity["vs_eager"]["top1_agreement"]
-    assert (agreement < 0.9) == any("top-1 agreement" in w for w in row.warnings)
+    vs = row.parity["vs_eager"]
+    # the untrained tiny CNN's logits are near-ties on every input: its agreement is not judged, said once
+    assert vs["n_decided"] == 0 and vs["top1_agreement_decided"] is None
+    undecided = [w for w in row.warnings if w.startswith("eager is undecided (p<0.5) on all 8 parity inputs")]
+    assert len(undecided) == 1 and f"({vs['top1_agreement']:.0%} agree" in undecided[0]
+    assert not any("top-1 agreement" in w for w in row.warnings)
 
 
 def test_no_half_written_artifact(tiny_zoo_entry, tmp_path, test_exporters):

@@ -94,6 +94,29 @@ def test_int8_agreement_below_half_is_a_warning_in_compare():
     assert "⚠ net onnx int8: int8 top-1 agreement with fp32 is 0%" in render(list(rows.values()), "markdown")
 
 
+def test_int8_agreement_in_compare_is_judged_where_fp32_is_decided():
+    def vs(agree, decided, n_decided, n=8):
+        return {"sqnr_db": 11.0, "top1_agreement": agree, "n": n, "top1_agreement_decided": decided,
+                "n_decided": n_decided, "top1_ties": 0}
+
+    # 25 % over all parity inputs, but eager is decided on none of them and on the calibration inputs
+    # where it is, int8 agrees: nothing to flag
+    near_ties = result("/o/a/a-int8.onnx", "a" * 64, 1.0, model="a", variant="int8",
+                       parity={"vs_eager": vs(0.25, None, 0), "vs_eager_on_calibration": vs(0.8, 1.0, 16, n=32)})
+    # parity inputs fine (7/8), the calibration inputs' decided ones mostly flipped: broken ranges
+    clipped = result("/o/b/b-int8.onnx", "b" * 64, 1.0, model="b", variant="int8",
+                     parity={"vs_eager": vs(7 / 8, 1.0, 2), "vs_eager_on_calibration": vs(0.37, 0.11, 18, n=32)})
+    # decided parity inputs flipped
+    flipped = result("/o/c/c-int8.onnx", "c" * 64, 1.0, model="c", variant="int8",
+                     parity={"vs_eager": vs(0.75, 0.25, 4)})
+    rows = {r["model"]: r for r in compare_rows([near_ties, clipped, flipped])}
+    assert rows["a"]["notes"] == [] and "⚠" not in rows["a"]["quality"]
+    assert rows["b"]["quality"].endswith("⚠ low")
+    assert ("11% in the export's parity check on its calibration inputs where fp32 is decided (p≥0.5), n=18"
+            in rows["b"]["notes"][0])
+    assert "25% in the export's parity check where fp32 is decided (p≥0.5), n=4" in rows["c"]["notes"][0]
+
+
 def test_synthetic_inputs_are_valid_for_every_dtype():
     from edgebench.runner import inputs as rin
     from edgebench.runner.errors import RunnerError
