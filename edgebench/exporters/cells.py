@@ -278,7 +278,7 @@ def _parity(exporter: Exporter, ctx: ExportContext, path: Path) -> dict[str, Any
 
 def _finish(cell: Cell, ctx: ExportContext, exporter: Exporter, result: ConvertResult, tmp: Path, dest: Path,
             export_s: float) -> RunResult:
-    warnings = list(result.notes)
+    warnings = [*ctx.notes, *result.notes]
     t0 = time.perf_counter()
     status = Status.OK
     error = None

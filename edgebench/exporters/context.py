@@ -56,6 +56,8 @@ class ExportContext:
     transform_info: dict[str, Any] = field(default_factory=dict)
     counts: Any = None  # edgebench.models.counting.Counts
     reference_npz: bytes | None = field(default=None, repr=False)
+    # what the export row should say about how its inputs were drawn (e.g. a small calibration folder)
+    notes: list[str] = field(default_factory=list)
     # shared by every variant with the same torch-level transform (fp32 / fp16 / int8 of one module):
     # the traced and exported graphs, and whatever a format derives from them (e.g. its fp32 file)
     shared: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -143,6 +145,7 @@ class ContextBuilder:
         self._pool: list[Any] = []
         self._pool_outputs: list[Any] | None = None
         self._reference: bytes | None = None
+        self._split_note: str | None = None
 
     def inputs(self) -> tuple[list[Any], list[Any]]:
         """(calibration inputs, parity inputs), drawn once from the same source, never overlapping."""
@@ -153,8 +156,15 @@ class ContextBuilder:
             with stage("calibration and parity inputs"):
                 pool = calibration_inputs(self.loaded.input_spec, self.spec.calibration_dir, n=n_cal + n_par)
             # a small folder: keep at least half of it for calibration, the rest for parity
+            asked_par = n_par
             n_par = min(n_par, max(1, len(pool) // 2))
             cal, par = pool[:len(pool) - n_par] or pool, pool[len(pool) - n_par:]
+            if len(pool) < n_cal + asked_par:
+                where = (f"calibration folder {self.spec.calibration_dir}" if self.spec.calibration_dir is not None
+                         else "the built-in sample pool")
+                self._split_note = (f"{where} gave {len(pool)} inputs for {n_cal} calibration + {asked_par} parity "
+                                    f"samples: {len(cal)} calibrate the int8 ranges, {len(par)} check parity "
+                                    "(never the same ones); add images for steadier ranges")
             self._pool = pool
             self._inputs = (cal, par)
         return self._inputs
@@ -218,4 +228,5 @@ class ContextBuilder:
             parity_inputs=par, reference_outputs=shared.reference_outputs,
             untransformed_outputs=untransformed, transform_info=shared.info, counts=shared.counts,
             shared=shared.cache, reference_npz=self.reference(),
+            notes=[self._split_note] if static_int8 and self._split_note else [],
         )

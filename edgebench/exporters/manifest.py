@@ -81,7 +81,7 @@ def build_manifest(exporter: Exporter, spec: ExportSpec, options: Any, ctx: Expo
         "runnable_here": runnable_reason is None,
         "runnable_reason": runnable_reason,
         "export_options": {**options_dict(options),
-                           "calibration": (str(spec.calibration_dir) if spec.calibration_dir else None),
+                           "calibration": (str(Path(spec.calibration_dir).resolve()) if spec.calibration_dir else None),
                            "calibration_samples": len(ctx.calibration) or None},
     })
 

@@ -119,3 +119,22 @@ def test_a_moved_or_changed_checkpoint_is_one_clear_line(exported):
     assert r.accuracy is None and str(exported["ckpt"]) in r.error.message
     assert "is not there any more" in r.error.message
     assert "1 of the 4 images are inputs the export stored eager outputs for" in r.error.message
+
+
+def test_a_small_calibration_folder_is_split_and_the_int8_row_says_so(tmp_path, tiny_zoo_entry):
+    from edgebench.exporters import export
+    from edgebench.exporters.manifest import read_manifest
+    from edgebench.results import Status
+    from edgebench.spec import ExportSpec, ModelSpec, Variant
+
+    calib = _images(tmp_path / "calib", 6, seed=2)
+    spec = ExportSpec(formats=("onnx",), out_dir=tmp_path / "artifacts", calibration_dir=calib,
+                      variant=Variant("int8"))  # 32 + 8 asked for, 6 images given
+    (row,) = export(ModelSpec("tiny_cnn"), spec)
+    assert row.status == Status.OK, row.error
+    (note,) = [w for w in row.warnings if "calibration folder" in w]
+    assert f"calibration folder {calib} gave 6 inputs for 32 calibration + 8 parity samples" in note
+    assert "3 calibrate the int8 ranges, 3 check parity" in note
+    m = read_manifest(Path(row.artifact.path))
+    assert note in m["warnings"] and m["export_options"]["calibration"] == str(calib.resolve())
+    assert m["export_options"]["calibration_samples"] == 3
