@@ -29,17 +29,19 @@ class FakeSession:
         self.calls += 1
 
 
-def test_rounds_are_interleaved_and_ratios_cancel_the_load():
+def test_rounds_of_blocks_and_ratios_cancel_the_load():
     clock = Clock()
-    # round r is slowed by a factor (1, 3, 2) for everybody: a busy machine
+    # round r is slowed by a factor (1, 3, 2) for everybody: a busy machine; every call of a
+    # round's block (2 settling calls + 5 timed) runs at that round's load
     load = [1.0, 3.0, 2.0]
-    warm = 2
-    a = FakeSession("a", clock, lambda i: 10.0 * load[(i - warm) // 5] if i >= warm else 99.0)
-    b = FakeSession("b", clock, lambda i: 5.0 * load[(i - warm) // 5] if i >= warm else 99.0)
-    res = R.measure_interleaved({"a": a, "b": b}, anchor="b", rounds=3, min_runs=5, min_seconds=0.0,
-                                warmup_runs=warm, clock=clock)
+    warm, settle, timed = 2, 2, 5
+    a = FakeSession("a", clock, lambda i: 10.0 * load[(i - warm) // (settle + timed)] if i >= warm else 99.0)
+    b = FakeSession("b", clock, lambda i: 5.0 * load[(i - warm) // (settle + timed)] if i >= warm else 99.0)
+    res = R.measure_interleaved({"a": a, "b": b}, anchor="b", rounds=3, min_runs=timed, min_seconds=0.0,
+                                warmup_runs=warm, clock=clock, settle_runs=settle)
     assert clock.log[:4] == ["a", "a", "b", "b"]  # warm-up each
-    assert clock.log[4:] == ["a", "b"] * 15  # A B A B …: five calls each per round, three rounds
+    blocks = ["a"] * 7 + ["b"] * 7, ["b"] * 7 + ["a"] * 7, ["a"] * 7 + ["b"] * 7  # the order rotates
+    assert clock.log[4:] == [n for block in blocks for n in block]
     assert res.round_medians_ms["a"] == pytest.approx([10.0, 30.0, 20.0])
     assert res.round_medians_ms["b"] == pytest.approx([5.0, 15.0, 10.0])
     assert res.ratios["a"] == pytest.approx([2.0, 2.0, 2.0]) and res.ratio("a") == pytest.approx(2.0)
@@ -48,14 +50,34 @@ def test_rounds_are_interleaved_and_ratios_cancel_the_load():
     assert R.PairedResult.from_dict(res.to_dict()) == res
 
 
+def test_a_cold_first_call_after_the_other_artifact_stays_out_of_the_median():
+    """What alternating calls got wrong: each artifact's first call after another's is slow (its
+    weights were evicted); the settling calls absorb it, so the ratio is the steady-state one."""
+    clock = Clock()
+    last = [None]
+
+    class Cached:
+        def __init__(self, name: str, ms: float):
+            self.name, self.ms = name, ms
+
+        def invoke(self) -> None:
+            cold = last[0] not in (None, self.name)
+            clock.t += (self.ms + (10.0 if cold else 0.0)) / 1e3  # refetching weights: the same for both
+            last[0] = self.name
+
+    res = R.measure_interleaved({"a": Cached("a", 4.0), "b": Cached("b", 1.0)}, anchor="b", rounds=4, min_runs=5,
+                                min_seconds=0.0, warmup_runs=0, clock=clock)
+    assert res.ratios["a"] == pytest.approx([4.0] * 4)
+
+
 def test_min_seconds_extends_a_round():
     clock = Clock()
     s = FakeSession("a", clock, lambda i: 100.0)
     t = FakeSession("b", clock, lambda i: 50.0)
     res = R.measure_interleaved({"a": s, "b": t}, anchor="a", rounds=2, min_runs=1, min_seconds=0.2,
                                 warmup_runs=0, clock=clock)
-    # a round lasts ≥ 0.2 s per session = 0.4 s; one a+b turn takes 0.15 s → 3 turns
-    assert res.runs_per_round == {"a": [3, 3], "b": [3, 3]}
+    # each block lasts ≥ 0.2 s (after 2 settling calls): a 100 ms call → 2 timed calls, 50 ms → 4
+    assert res.runs_per_round == {"a": [2, 2], "b": [4, 4]}
 
 
 def test_bad_arguments_raise():
