@@ -6,7 +6,7 @@ MobileNetV3-Small, its fp32 and static-int8 artifacts of one format (default: th
 and reads two speed-ups from every invocation's JSON rows:
 
 - **paired**: the median of the per-round ratios fp32 ÷ int8 of the interleaved run (one process,
-  one warm session each, rounds A B A B …; per-call CPU time of the calling thread with
+  one warm session each, rounds of one block per artifact; per-call CPU time of the calling thread with
   ``--threads 1``, wall time otherwise);
 - **unpaired**: fp32 p50 ÷ int8 p50 of the two ordinary runs (separate processes, back to back) of
   the same invocation — what a speed-up computed from two separate runs gives.

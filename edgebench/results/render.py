@@ -244,17 +244,26 @@ def fmt_bytes(n: int | None) -> str:
     return ""
 
 
-def _agree(top1: float | None, eager: dict) -> str:
+def _agree(top1: float | None, eager: dict, calibration: dict | None = None) -> str:
     # an image-to-image model has no classes: its agreement with eager is PSNR (dB)
     if top1 is None and eager.get("psnr_db") is not None:
         return f"PSNR {eager['psnr_db']:.1f} dB"
-    return "" if top1 is None else f"{top1:.0%}"
+    if top1 is None:
+        return ""
+    text = f"{top1:.0%}"
+    if calibration is None:  # not static int8: judged on SQNR, the share is all there is
+        return text
+    # what the int8 verdict judges: agreeing / all inputs on which eager is decided (p ≥ 0.5)
+    parts = [f"{name} {round((d.get('top1_agreement_decided') or 0) * d['n_decided'])}/{d['n_decided']}"
+             for name, d in (("parity", eager), ("calib.", calibration)) if d.get("n_decided") is not None]
+    return text + (f" (decided: {', '.join(parts)})" if parts else "")
 
 
 def export_table(results: list) -> Any:
     """The ``edgebench export`` table (a rich Table): per row model, format, variant, status, size,
-    SQNR (dB), top-1 agreement with eager (or PSNR for an image-to-image model), max-abs error and
-    the artifact path or the reason it is missing."""
+    SQNR (dB), top-1 agreement with eager (or PSNR for an image-to-image model; for int8, also the
+    agreeing / total inputs where eager is decided, on the parity and calibration inputs: what the
+    int8 warning judges), max-abs error and the artifact path or the reason it is missing."""
     from rich.table import Table
 
     table = Table(title="edgebench export (parity against the eager model)")
@@ -275,7 +284,8 @@ def export_table(results: list) -> Any:
         status = r.status.value
         table.add_row(r.model, r.format, r.variant, f"[{colours.get(status, 'red')}]{status}[/]",
                       fmt_bytes(r.artifact.size_bytes if r.artifact else None),
-                      "" if sqnr is None else f"{sqnr:.1f}", _agree(top1, eager),
+                      "" if sqnr is None else f"{sqnr:.1f}",
+                      _agree(top1, eager, (r.parity or {}).get("vs_eager_on_calibration")),
                       "" if max_abs is None else f"{max_abs:.2e}", where)
     return table
 

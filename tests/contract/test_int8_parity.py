@@ -59,6 +59,15 @@ def test_static_int8_manifest_has_decided_agreement_on_parity_and_calibration_in
         assert vs["top1_agreement_decided"] == 1.0 and vs["top1_ties"] == 0
     # an honest artifact of a decided model: nothing to warn about
     assert not any("agreement" in w for w in row.warnings), row.warnings
+    # the export table shows what the verdict judged
+    from rich.console import Console
+
+    from edgebench.results.render import export_table
+
+    console = Console(width=250, record=True)
+    console.print(export_table([row]))
+    n = min(32, CALIBRATION_CHECK_MAX)
+    assert f"100% (decided: parity 8/8, calib. {n}/{n})" in console.export_text()
 
 
 def test_int8_artifact_with_clipped_outputs_is_flagged_on_its_calibration_inputs(decided_zoo_entry, tmp_path,
