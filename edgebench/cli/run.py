@@ -199,7 +199,7 @@ def _check_delegate(delegate: str, found: list, tgt) -> None:
         offered = tgt.delegates(runtime)
         name = tgt.delegate_name(runtime, delegate)
         if offered is not None and name is not None and name not in offered:
-            raise ConfigError(f"unknown --delegate {delegate!r} for {runtime} on {tgt.uri}",
+            raise ConfigError(f"unknown delegate {delegate!r} for {runtime} on {tgt.uri}",
                               hint=f"available here: {', '.join(offered)}")
 
 
