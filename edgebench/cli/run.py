@@ -149,8 +149,10 @@ def run_cmd(
     # it, and a target that declares its delegates (adb) checks it up front too
     tgt = resolve(target, devices, flags=TARGET_FLAGS, **{k: v for k, v in options.items() if v is not None})
     if delegate is not None and hasattr(tgt.options, "delegate"):
-        tgt = resolve(target, devices, flags=TARGET_FLAGS, delegate=delegate,
+        tgt = resolve(target, devices, flags=TARGET_FLAGS, delegate=delegate.strip().lower(),
                       **{k: v for k, v in options.items() if v is not None})
+    if delegate is not None:
+        _check_delegate(delegate, found, tgt)
     results = []
     try:
         with open_store(mlflow, mlflow_uri) as store:
@@ -181,6 +183,24 @@ def run_cmd(
     _warn(results)
     _notes(rows)
     _report_failures(results)
+
+
+def _check_delegate(delegate: str, found: list, tgt) -> None:
+    """ConfigError (exit 2, nothing measured or stored) when a runtime of ``found`` does not take
+    ``--delegate`` on ``tgt`` and the target can say so up front (local: what the runtime offers here);
+    otherwise the runner on the device checks it."""
+    runtimes = []
+    for art in found:
+        try:
+            runtimes.append(art.runtime)
+        except EdgebenchError:
+            continue  # its row says why it cannot run
+    for runtime in dict.fromkeys(runtimes):
+        offered = tgt.delegates(runtime)
+        name = tgt.delegate_name(runtime, delegate)
+        if offered is not None and name is not None and name not in offered:
+            raise ConfigError(f"unknown delegate {delegate!r} for {runtime} on {tgt.uri}",
+                              hint=f"available here: {', '.join(offered)}")
 
 
 def _interrupted() -> None:

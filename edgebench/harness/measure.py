@@ -72,6 +72,19 @@ def latency_from_summary(summary: dict[str, Any]) -> LatencyStats:
                         median_ci_low_ms=None, median_ci_high_ms=None, outliers=None)
 
 
+def named_delegate(bench: BenchSpec, target: Target, fmt: str) -> BenchSpec:
+    """``bench`` with its delegate as the row records it (:meth:`Target.delegate_name`): the
+    canonical name, None for the runtime's default, so ``--delegate CPU``, ``--delegate cpu`` and no
+    flag are one identity (same spec hash, same compare row)."""
+    if not bench.delegate:
+        return bench
+    try:
+        runtime = runtime_of(fmt)
+    except EdgebenchError:
+        return bench  # measure_artifact turns it into the row's own status
+    return dataclasses.replace(bench, delegate=target.delegate_name(runtime, bench.delegate))
+
+
 def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, store=None,
                      cell_hash: str | None = None, spec: dict[str, Any] | None = None,
                      model: str | None = None, variant: str | None = None,
@@ -84,6 +97,7 @@ def measure_artifact(artifact: Artifact, target: Target, bench: BenchSpec, *, st
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     info = artifact.info()
+    bench = named_delegate(bench, target, artifact.format)
     bench_eff = bench if bench.input_shape else dataclasses.replace(bench, input_shape=artifact.input_shape)
     base = dict(
         model=model or artifact.model, format=artifact.format, variant=variant or artifact.variant,

@@ -35,15 +35,34 @@ def _cell(r: RunResult) -> tuple[str, str, str, str, str | None]:
     return (r.model, r.format, r.variant, r.target, delegate_of(r))
 
 
+# the delegate a runner runtime uses without --delegate (its ``Runtime.default_delegate``; a test keeps
+# the two in step): rows stored before names were normalised still read as one identity
+DEFAULT_DELEGATES = {"onnxruntime": "cpu", "litert": "xnnpack", "coreml": "cpu_only"}
+_PROVIDER_SUFFIX = "executionprovider"  # ONNX Runtime's full provider names: CPUExecutionProvider = cpu
+
+
+def canonical_delegate(name: Any) -> str | None:
+    """A delegate name as stored (any case, an execution provider's full name) → its canonical
+    lower-case name (``CPUExecutionProvider`` → ``cpu``); None for None / empty."""
+    if not name:
+        return None
+    name = str(name).strip().lower()
+    return name[:-len(_PROVIDER_SUFFIX)] if name.endswith(_PROVIDER_SUFFIX) and name != _PROVIDER_SUFFIX else name
+
+
+def _runtime_of(r: RunResult) -> str | None:
+    return (r.samples or {}).get("runtime")
+
+
 def delegate_of(r: RunResult) -> str | None:
-    """The delegate / execution provider a run used, as the runtime named it in its coverage report
-    (``xnnpack``, ``none``, ``cpu``…), else the one asked for (``--delegate``), else the runner's
-    own ``delegate`` field; None when nothing says. Part of a row's identity."""
+    """The delegate / execution provider a run used, canonical (:func:`canonical_delegate`): as the
+    runtime named it in its coverage report (``xnnpack``, ``none``, ``cpu``…), else the one asked
+    for (``--delegate``), else the runner's own ``delegate`` field, else the runtime's default
+    (no flag); None when nothing says. Part of a row's identity."""
     raw = r.samples or {}
     d = raw.get("delegation") or {}
-    asked = ((r.spec or {}).get("bench") or {}).get("delegate")
-    name = d.get("delegate") or asked or raw.get("delegate")
-    return str(name).lower() if name else None
+    name = canonical_delegate(d.get("delegate") or asked_delegate(r) or raw.get("delegate"))
+    return name or DEFAULT_DELEGATES.get(_runtime_of(r))
 
 
 def delegation_text(r: RunResult) -> str | None:
@@ -152,9 +171,10 @@ def input_shape_of(r: RunResult) -> tuple[int, ...] | None:
 
 
 def asked_delegate(r: RunResult) -> str | None:
-    """The delegate / execution provider the run asked for (``--delegate``, a sweep's axis), or None."""
-    name = ((r.spec or {}).get("bench") or {}).get("delegate") or (r.spec or {}).get("delegate")
-    return str(name).lower() if name else None
+    """The delegate / execution provider the run asked for (``--delegate``, a sweep's axis),
+    canonical; None when it asked for none or for its runtime's default by name (the same run)."""
+    name = canonical_delegate(((r.spec or {}).get("bench") or {}).get("delegate") or (r.spec or {}).get("delegate"))
+    return None if name == DEFAULT_DELEGATES.get(_runtime_of(r)) else name
 
 
 def artifact_key(r: RunResult) -> tuple:

@@ -168,6 +168,18 @@ class Target(abc.ABC):
         """Why ``runtime`` is not among :attr:`runtimes` (the part after the colon)."""
         return f"it runs {', '.join(self.runtimes) or 'nothing here'}"
 
+    def delegate_name(self, runtime: str, name: str | None) -> str | None:
+        """The name a row records for ``--delegate name`` of ``runtime`` here: its canonical
+        spelling (lower case here; a runner target also resolves the runtime's aliases), and None for
+        no flag and for the runtime's default named explicitly (one measurement, one identity)."""
+        return name.strip().lower() if name else None
+
+    def delegates(self, runtime: str) -> tuple[str, ...] | None:
+        """The delegate names ``runtime`` takes here, its default first, when the target can tell
+        without asking a device (the CLI refuses any other name before measuring); None when it
+        cannot (the runner on the device checks the name)."""
+        return None
+
     def check_artifact(self, artifact: Path, runtime: str) -> Path:
         """The artifact path, after checking ``supports(runtime)`` (UnsupportedError) and that the
         file exists (TargetError)."""

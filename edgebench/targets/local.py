@@ -69,6 +69,17 @@ class LocalTarget(RunnerTarget):
         """Every runner runtime importable here (and meant for this platform)."""
         return tuple(name for name, rt in RUNTIMES.items() if rt.unavailable_reason() is None)
 
+    def delegates(self, runtime: str) -> tuple[str, ...] | None:
+        """What the runtime offers on this machine (:meth:`Runtime.available_delegates`), for a
+        runtime whose offer does not depend on the model file (``default_delegate`` set); else None."""
+        cls = RUNTIMES.get(runtime)
+        if cls is None or cls.default_delegate is None or cls.unavailable_reason() is not None:
+            return None
+        try:
+            return tuple(cls("", None, None).available_delegates())  # imports the library, reads no file
+        except Exception:  # noqa: BLE001 - cannot tell here: the runner checks the name
+            return None
+
     def why_not(self, runtime: str) -> str:
         if runtime in RUNTIMES:
             return RUNTIMES[runtime].unavailable_reason() or "unavailable"

@@ -52,6 +52,13 @@ class RunnerTarget(Target):
             return f"the runner has no runtime {runtime!r} (it has {', '.join(RUNTIMES)})"
         return super().why_not(runtime)
 
+    def delegate_name(self, runtime: str, name: str | None) -> str | None:
+        cls = RUNTIMES.get(runtime)
+        if cls is None or not name:
+            return super().delegate_name(runtime, name)
+        canonical = cls.canonical_delegate(name)
+        return None if canonical == cls.default_delegate else canonical
+
     # -- deploy -------------------------------------------------------------------------------------
     def deploy(self, artifact: Path, runtime: str, *, label: str | None = None) -> Deployed:
         artifact = self.check_artifact(artifact, runtime)

@@ -63,10 +63,18 @@ def test_run_cli_delegate_none_and_unknown(tiny_tflite, tmp_path):
     assert row["delegate"] == "none" and row["delegation"].startswith("delegated 0/")
     bad = subprocess.run([*base, "--delegate", "gpu"], capture_output=True, text=True, timeout=300, env=env,
                          cwd=tmp_path)
-    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
     errors = [ln for ln in bad.stderr.splitlines() if ln.startswith("error")]
-    assert len(errors) == 1 and "unknown delegate 'gpu' for litert" in errors[0]
-    assert "available here: xnnpack, none" in errors[0]
+    assert errors == ["error config: unknown delegate 'gpu' for litert on local — available here: xnnpack, none"]
+    assert bad.stdout == "" and "measuring" not in bad.stderr  # refused before measuring: no table, no row
+    for named in ([], ["--delegate", "XNNPACK"]):  # the default, by name or not: one identity
+        assert subprocess.run([*base, *named], capture_output=True, text=True, timeout=300, env=env,
+                              cwd=tmp_path).returncode == 0
+    compare = subprocess.run([*base[:5], "compare", "-o", "json"], capture_output=True, text=True, timeout=300,
+                             env=env, cwd=tmp_path)
+    rows = json.loads(compare.stdout)
+    assert sorted((r["delegate"], r["status"], r["hidden_runs"]) for r in rows) == [("none", "OK", 0),
+                                                                                     ("xnnpack", "OK", 1)]
 
 
 @pytest.mark.slow

@@ -165,3 +165,36 @@ def test_two_checkpoints_named_best_get_their_own_export_folders(tmp_path):
     assert artifact_path(tmp_path, again.label, Variant(), ".onnx") != dest
     zoo = Loaded("resnet18", {"kind": "zoo", "name": "resnet18"})
     assert distinct_label(zoo, tmp_path).label == "resnet18"
+
+
+def _stored_row(asked, runtime, delegation, raw_delegate, created):
+    lat = LatencyStats(n=50, mean_ms=1.0, std_ms=0.01, min_ms=1.0, p50_ms=1.0, p90_ms=1.0, p99_ms=1.0, max_ms=1.0,
+                       iqr_ms=0.01, cv=0.01, median_ci_low_ms=1.0, median_ci_high_ms=1.0, outliers=0)
+    samples = {"runtime": runtime, "delegate": raw_delegate,
+               "delegation": {"delegate": delegation} if delegation else None}
+    return RunResult(model="m", format="x", variant="fp32", target="local", status=Status.OK, latency=lat,
+                     samples=samples, spec={"bench": {"delegate": asked} if asked else {}},
+                     artifact=ArtifactInfo(path="m.x", format="x", variant="fp32", size_bytes=1, sha256="ab" * 32), created_at=created)
+
+
+def test_rows_stored_with_the_delegate_as_typed_read_as_one_identity():
+    """Rows written before names were normalised: no flag, ``CPU`` and ``CPUExecutionProvider`` on
+    ONNX Runtime (with or without a coverage report) are one row named ``cpu``; ``none`` stays apart."""
+    rows = compare_rows([_stored_row(None, "onnxruntime", "cpu", "CPUExecutionProvider", "2026-01-01T00:00:01"),
+                         _stored_row("CPU", "onnxruntime", "cpu", "CPUExecutionProvider", "2026-01-01T00:00:02"),
+                         _stored_row("CPUExecutionProvider", "onnxruntime", None, "CPUExecutionProvider",
+                                     "2026-01-01T00:00:03"),
+                         _stored_row("XNNPACK", "litert", None, "XNNPACK", "2026-01-01T00:00:04"),
+                         _stored_row(None, "litert", "xnnpack", "XNNPACK", "2026-01-01T00:00:05"),
+                         _stored_row("none", "litert", "none", None, "2026-01-01T00:00:06")])
+    assert sorted((r["delegate"], r["hidden_runs"]) for r in rows) == [("cpu", 2), ("none", 0), ("xnnpack", 1)]
+    assert all(r["model"] == "m" for r in rows)  # one artifact per delegate: no "(cpu)" labels
+
+
+def test_read_time_defaults_match_the_runtimes():
+    from edgebench.results.compare import DEFAULT_DELEGATES, canonical_delegate
+    from edgebench.runner import RUNTIMES
+
+    assert DEFAULT_DELEGATES == {n: rt.default_delegate for n, rt in RUNTIMES.items() if rt.default_delegate}
+    for name in ("CPU", "cpu", "CPUExecutionProvider", "XNNPACK", " none "):
+        assert canonical_delegate(name) == RUNTIMES["onnxruntime"].canonical_delegate(name)

@@ -17,6 +17,10 @@ The protocol the timed loop and batch mode share (issue 16: time what the peers 
 ``--delegate NAME`` picks a delegate (LiteRT) or execution provider (ONNX Runtime) before
 ``load``: :meth:`Runtime.available_delegates` lists the names a runtime takes here, the first being
 its default; :meth:`Runtime.select_delegate` refuses any other name in one line that lists them.
+Names are case-insensitive aliases of one canonical name (:meth:`Runtime.canonical_delegate`:
+``CPU`` / ``CPUExecutionProvider`` → ``cpu``); ``default_delegate`` is the name used without
+``--delegate`` where that does not depend on the model file, so a caller can tell that the
+explicitly named default and no flag are the same measurement.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class Runtime(abc.ABC):
     install_hint: str | None = None
     version: str | None = None
     delegate: str | None = None
+    # canonical name of the delegate used without --delegate; None where it depends on the file
+    default_delegate: str | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -107,17 +113,25 @@ class Runtime(abc.ABC):
         first. A runtime without a delegate choice offers only its one fixed name."""
         return [self.delegate.lower()] if self.delegate else ["default"]
 
+    @classmethod
+    def canonical_delegate(cls, name: str | None) -> str | None:
+        """The canonical (lower-case) name of delegate ``name`` as typed (case-insensitive; a
+        runtime may accept further aliases), None for None. Needs no library: callers use it to
+        name a row's delegate before anything runs."""
+        return name.strip().lower() if name is not None else None
+
     def select_delegate(self, name: str | None) -> None:
-        """Use delegate ``name`` (None: the default) from :meth:`load` on. RunnerError("args") naming
-        the available ones when this runtime does not take ``name`` here."""
+        """Use delegate ``name`` (None: the default; any alias :meth:`canonical_delegate` takes)
+        from :meth:`load` on. RunnerError("args") naming the available ones when this runtime does not
+        take ``name`` here."""
         offered = self.available_delegates()
         if name is None:
             self.delegate_name = offered[0]
             return
-        if name.lower() not in offered:
+        if self.canonical_delegate(name) not in offered:
             raise RunnerError("args", "unknown delegate %r for %s" % (name, self.name),
                               "available here: " + ", ".join(offered))
-        self.delegate_name = name.lower()
+        self.delegate_name = self.canonical_delegate(name)
 
     def delegation(self) -> dict | None:
         """Delegate coverage of the loaded model, from the runtime itself: ``{delegate,

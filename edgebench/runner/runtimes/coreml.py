@@ -20,6 +20,7 @@ class CoreMLRuntime(Runtime):
     timed_region = "predict"
     install_hint = "install edgebench[coreml] on macOS"
     delegate = "CPU_ONLY"
+    default_delegate = "cpu_only"
 
     def __init__(self, path: str, threads: int | None, input_shape: list | None):
         super().__init__(path, threads, input_shape)

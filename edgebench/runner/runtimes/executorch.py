@@ -111,7 +111,7 @@ class ExecuTorchRuntime(Runtime):
         """None or the program's own delegate; anything else is RunnerError("args") saying where
         ExecuTorch takes that choice (at export)."""
         offered = self.available_delegates()
-        if name is not None and name.lower() not in offered:
+        if name is not None and self.canonical_delegate(name) not in offered:
             raise RunnerError("args", "ExecuTorch runs the delegates its program was lowered with (%s); "
                               "--delegate %s cannot change that at run time" % (offered[0], name),
                               "export again with --partitioner xnnpack or --partitioner none")

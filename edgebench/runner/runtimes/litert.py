@@ -24,6 +24,7 @@ class LiteRtRuntime(Runtime):
     timed_region = "invoke"
     install_hint = "install edgebench[tflite] (on a device: pip install ai-edge-litert)"
     delegate = "XNNPACK"
+    default_delegate = "xnnpack"
 
     def __init__(self, path: str, threads: int | None, input_shape: list | None):
         super().__init__(path, threads, input_shape)

@@ -40,6 +40,7 @@ class OrtRuntime(Runtime):
     timed_region = "run_with_iobinding"
     install_hint = "install edgebench[onnx] (on a device: pip install onnxruntime)"
     delegate = "CPUExecutionProvider"
+    default_delegate = "cpu"
 
     def __init__(self, path: str, threads: int | None, input_shape: list | None):
         super().__init__(path, threads, input_shape)
@@ -70,10 +71,13 @@ class OrtRuntime(Runtime):
         names = self._providers_by_name()
         return ["cpu"] + sorted(n for n in names if n != "cpu")
 
-    def select_delegate(self, name: str | None) -> None:
-        if name is not None and name.endswith("ExecutionProvider"):  # the full name is fine too
-            name = name.replace("ExecutionProvider", "")
-        super().select_delegate(name)
+    @classmethod
+    def canonical_delegate(cls, name: str | None) -> str | None:
+        """``cpu`` for ``CPU``, ``cpu`` or ``CPUExecutionProvider`` (the provider's full name is an
+        alias of its short one, any case)."""
+        name = super().canonical_delegate(name)
+        full = "executionprovider"
+        return name[:-len(full)] if name and name.endswith(full) and name != full else name
 
     def _providers(self) -> list:
         full = self._providers_by_name()[self.delegate_name or "cpu"]
