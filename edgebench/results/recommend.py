@@ -187,9 +187,10 @@ def _candidate(r: RunResult, fp32_acc, where: str, lat: tuple[float | None, floa
                      a.path if a else None, a.sha256 if a else None, asked_delegate(r) is not None)
 
 
-def _idents(runs: list[RunResult]) -> dict[str, str]:
-    """Per run id, what tells its artifact apart from same-named ones (:func:`compare.labels`'s
-    parenthesis, minus the delegate, which the candidate shows itself)."""
+def idents(runs: list[RunResult]) -> dict[str, str]:
+    """Per run id, what tells its artifact apart from same-named ones: :func:`compare.labels`'s
+    parenthesis (folder tail, input shape, sha) minus the delegate, which is shown on its own; ""
+    when nothing needs telling apart."""
     names = labels(runs)
     out = {}
     for r in runs:
@@ -294,7 +295,7 @@ def recommend(results: Iterable[RunResult], projections: Iterable[Projection] = 
     onto that profile or tier name, and no measured targets; ``target``: only that target."""
     runs = select(results, model=model, target=target)
     fp32_acc = _fp32_accuracy(runs)
-    ident = _idents(runs)
+    ident = idents(runs)
     out: list[Recommendation] = []
     if tier is None:
         groups: dict[tuple[str, str], list[RunResult]] = {}
