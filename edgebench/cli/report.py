@@ -126,13 +126,13 @@ def recommend_cmd(
     if output == "json":
         typer.echo(json.dumps({"sentences": [r.sentence for r in recs], "rows": rows}, indent=2))
         return
-    headers = ["model", "where", "artifact", "role", "p50 ms", "size MB", "acc. drop", "why"]
+    headers = ["model", "where", "artifact", "delegate", "role", "p50 ms", "size MB", "acc. drop", "why"]
 
     def cells(r):
-        return [r["model"], r["where"] + (" (projected)" if r["projected"] else ""), f"{r['format']} {r['variant']}",
-                r["role"], "—" if r["p50_ms"] is None else f"{r['p50_ms']:.3g}",
+        return [r["model"], r["where"] + (" (projected)" if r["projected"] else ""), r["artifact"],
+                r["delegate_text"], r["role"], "—" if r["p50_ms"] is None else f"{r['p50_ms']:.3g}",
                 "—" if r["size_mb"] is None else f"{r['size_mb']:.2f}",
-                "—" if r["drop"] is None else f"{r['drop']:.1%}", r["why"]]
+                "unknown" if r["drop"] is None else f"{r['drop']:.1%}", r["why"]]
 
     if output == "markdown":
         for rec in recs:

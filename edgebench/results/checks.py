@@ -36,7 +36,8 @@ def _decided(vs: dict[str, Any], inputs: str) -> tuple[float | None, str, int | 
 def agreement(accuracy: dict[str, Any] | None, parity: dict[str, Any] | None) -> tuple[float | None, str, int | None]:
     """(top-1 agreement with the fp32 model, where it was measured, n): a ``--dataset`` agreement run
     first, else the export's parity against eager over the inputs where eager is decided — the lower
-    of the parity inputs' and (static int8) the calibration inputs' (``vs_eager_on_calibration``);
+    of the parity inputs' and (static int8) the calibration inputs' (``vs_eager_on_calibration``),
+    the one with more decided inputs on a tie;
     (None, "", None) when neither measured it or eager was decided on none of the inputs."""
     acc = accuracy or {}
     if acc.get("kind") == "agreement" and acc.get("top1_agreement") is not None:
@@ -44,7 +45,8 @@ def agreement(accuracy: dict[str, Any] | None, parity: dict[str, Any] | None) ->
     found = [_decided((parity or {}).get("vs_eager") or {}, ""),
              _decided((parity or {}).get("vs_eager_on_calibration") or {}, " on its calibration inputs")]
     found = [f for f in found if f[0] is not None]
-    return min(found, key=lambda f: f[0]) if found else (None, "", None)
+    # on a tie the larger sample speaks (1 of 1 parity input vs 16 of 16 calibration inputs)
+    return min(found, key=lambda f: (f[0], -(f[2] or 0))) if found else (None, "", None)
 
 
 def low_agreement(variant: str | None, accuracy: dict[str, Any] | None, parity: dict[str, Any] | None) -> str | None:

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from edgebench.results.compare import BASELINE_VARIANT, compare_rows, select, top_ops
+from edgebench.results.compare import BASELINE_VARIANT, asked_delegate, compare_rows, select, top_ops
 from edgebench.results.model import Projection, RunResult, now_iso
-from edgebench.results.recommend import recommend, table as recommend_table
+from edgebench.results.recommend import idents, recommend, table as recommend_table
 from edgebench.results.render import speedup_text
 
 MB = 1024 * 1024
@@ -193,8 +193,8 @@ def _point(row: dict[str, Any], axis: Axis, x: float | None, low: float | None, 
 def _plots(rows: list[dict[str, Any]], projections: list[Projection], style: _Style) -> dict[str, list]:
     out: dict[str, list] = {"scatter": [], "tiers": [], "bars": []}
     by_place: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in rows:
-        by_place.setdefault((r["model"], r["target"]), []).append(r)
+    for r in rows:  # one chart per model, not per display label (the label tells files apart)
+        by_place.setdefault((r["base_model"], r["target"]), []).append(r)
     for (model, target), group in by_place.items():
         axis = quality_axis([r for r in group if r["status"] in _MEASURED])
         pts = [p for r in group if axis and (p := _point(r, axis, r["p50_ms"], r["ci_low_ms"], r["ci_high_ms"]))]
@@ -210,7 +210,7 @@ def _plots(rows: list[dict[str, Any]], projections: list[Projection], style: _St
     by_tier: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for (run_id, profile), p in latest.items():
         if run_id in row_of:
-            by_tier.setdefault((row_of[run_id]["model"], profile), []).append((row_of[run_id], p))
+            by_tier.setdefault((row_of[run_id]["base_model"], profile), []).append((row_of[run_id], p))
     def slowest_first(item):  # low before mid before high, whatever the profiles are called
         (model, profile), pairs = item
         points = sorted(p.point_ms for _, p in pairs)
@@ -224,12 +224,12 @@ def _plots(rows: list[dict[str, Any]], projections: list[Projection], style: _St
             out["tiers"].append({"title": f"{model} on {profile} (projected)",
                                  "svg": scatter(pts, axis, style, f"{model} · {profile} tier (projected, all big cores)",
                                                 f"projected latency, ms (bar: interval; {method})")})
-    for model in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == model]
+    for model in dict.fromkeys(r["base_model"] for r in rows):
+        mine = [r for r in rows if r["base_model"] == model]
         arts = {}
-        for r in mine:
-            arts.setdefault((r["format"], r["variant"]), r)
-        labels = [f"{f} {v}" for f, v in arts]
+        for r in mine:  # size is the file's: one bar per file, whatever delegate ran it
+            arts.setdefault((r["format"], r["variant"], r["sha256"] or r["ident"]), r)
+        labels = _bar_labels(list(arts.values()), [])
         size = [r["size_mb"] for r in arts.values()]
         gz = [r["gzip_mb"] for r in arts.values()]
         packed = [r.get("packed_1bit_mb") for r in arts.values()]
@@ -237,25 +237,57 @@ def _plots(rows: list[dict[str, Any]], projections: list[Projection], style: _St
         if any(p is not None for p in packed):
             series.append(("packed 1-bit", packed, "#009E73"))
         if any(v is not None for v in size):
-            out["bars"].append({"title": f"{model}: size", "svg": bars(labels, series, f"{model} · size", "MB")})
+            out["bars"].append({"title": f"{model}: size", "labels": labels,
+                                "svg": bars(labels, series, f"{model} · size", "MB")})
         for target in dict.fromkeys(r["target"] for r in mine):
             here = [r for r in mine if r["target"] == target]
             sp = [r for r in here if r["speedup"] is not None]
             if sp:
-                out["bars"].append({"title": f"{model} on {target}: speed-up vs fp32",
-                                    "svg": bars([f"{r['format']} {r['variant']}" for r in sp],
+                names = _bar_labels(sp, here)
+                out["bars"].append({"title": f"{model} on {target}: speed-up vs fp32", "labels": names,
+                                    "svg": bars(names,
                                                 [("speed-up", [r["speedup"] for r in sp], "#E69F00")],
-                                                f"{model} · {target} · speed-up vs fp32 of the same format",
+                                                f"{model} · {target} · speed-up vs fp32 of the same format"
+                                                + (" and delegate" if _delegates_differ(here) else ""),
                                                 "× (p50 of fp32 / p50; > 1 is faster)", reference=1.0,
                                                 value_fmt="{:.2f}×")})
             mem = [r for r in here if r["peak_mb"] is not None]
             if mem:
-                out["bars"].append({"title": f"{model} on {target}: memory",
-                                    "svg": bars([f"{r['format']} {r['variant']}" for r in mem],
+                names = _bar_labels(mem, here)
+                out["bars"].append({"title": f"{model} on {target}: memory", "labels": names,
+                                    "svg": bars(names,
                                                 [("peak RSS", [r["peak_mb"] for r in mem], "#CC79A7"),
                                                  ("model (peak − baseline)", [r.get("model_peak_mb") for r in mem],
                                                   "#D55E00")],
                                                 f"{model} · {target} · memory", "MB", value_fmt="{:.0f}")})
+    return out
+
+
+def _delegates_differ(rows: list[dict[str, Any]]) -> bool:
+    return len({r["delegate"] for r in rows}) > 1
+
+
+def _bar_label(row: dict[str, Any], chart: list[dict[str, Any]]) -> str:
+    """``format variant``, plus what tells the file apart from a same-named one (folder tail, sha)
+    and, when the ``chart``'s rows ran on different delegates, ``via <delegate>``
+    (:func:`edgebench.results.compare.delegate_of`)."""
+    text = f"{row['format']} {row['variant']}" + (f" ({row['ident']})" if row["ident"] else "")
+    return text + (f" via {row['delegate'] or '?'}" if _delegates_differ(chart) else "")
+
+
+def _bar_labels(rows: list[dict[str, Any]], chart: list[dict[str, Any]]) -> list[str]:
+    """:func:`_bar_label` per row, made distinct: where two coincide, the run that did not ask for
+    its delegate gets ``(default)``, then the artifact's short sha256, then ``#k``."""
+    names = [_bar_label(r, chart) for r in rows]
+    for tag in (lambda r: "" if r["asked"] else " (default)",
+                lambda r: f" (sha {r['sha256'][:8]})" if r["sha256"] else ""):
+        dup = {n for n in names if names.count(n) > 1}
+        names = [n + tag(r) if n in dup else n for n, r in zip(names, rows)]
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if names.count(n) == 1 else f"{n} #{seen[n]}")
     return out
 
 
@@ -317,7 +349,7 @@ def _table_rows(rows: list[dict[str, Any]], runs: dict[str, RunResult]) -> list[
         p50 = _ms(r["p50_ms"]) + (f" [{_ms(r['ci_low_ms'])}, {_ms(r['ci_high_ms'])}]" if r["ci_low_ms"] is not None else "")
         out.append({
             "model": r["model"], "format": r["format"], "variant": r["variant"], "target": r["target"],
-            "status": r["status"], "error": r["error"],
+            "delegate": r["delegate"] or "—", "status": r["status"], "error": r["error"],
             "size": "—" if r["size_mb"] is None else f"{r['size_mb']:.2f}",
             "gzip": "—" if r["gzip_mb"] is None else f"{r['gzip_mb']:.2f}",
             "params": _count(r["params"]), "macs": _count(r["macs"]), "quality": r["quality"], "p50": p50,
@@ -329,8 +361,10 @@ def _table_rows(rows: list[dict[str, Any]], runs: dict[str, RunResult]) -> list[
 
 
 def _enrich(rows: list[dict[str, Any]], runs: dict[str, RunResult]) -> None:
+    ident = idents(list(runs.values()))
     for r in rows:
         run = runs[r["run_id"]]
+        r["base_model"], r["ident"], r["asked"] = run.model, ident[run.run_id], asked_delegate(run) is not None
         packed = run.artifact.packed_1bit_bytes if run.artifact else None
         r["packed_1bit_mb"] = packed / MB if packed else None
         model_peak = (run.memory or {}).get("model_peak_bytes")
@@ -344,12 +378,12 @@ def _picks(recs: list) -> list[dict[str, Any]]:
         f, sm = rec.fastest, rec.smallest
         out.append({
             "model": rec.model, "where": rec.where.removeprefix("tier "), "projected": rec.projected,
-            "fastest": f"{f.format} {f.variant}" if f else "—", "fastest_ms": f.p50_ms if f else None,
+            "fastest": f.label if f else "—", "fastest_ms": f.p50_ms if f else None,
             "fastest_quality": f.quality if f else "",
-            "smallest": f"{sm.format} {sm.variant}" if sm else "—",
+            "smallest": sm.label if sm else "—",
             "smallest_mb": sm.size_bytes / MB if sm and sm.size_bytes is not None else None,
             "smallest_ms": sm.p50_ms if sm else None,
-            "out": [f"{c.format} {c.variant}: {c.excluded.split(' (')[0]}" for c, _ in rec.losers if c.excluded],
+            "out": [f"{c.label}: {c.short_reason}" for c, _ in rec.losers if c.excluded],
         })
     return out
 
