@@ -296,12 +296,18 @@ def _delegates(path: Path, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _format_tables(path: Path, tables: Any) -> dict[str, dict[str, Any]]:
+def _format_tables(path: Path, tables: Any, formats: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """The ``[format_options.<fmt>]`` tables of a sweep file: a table of tables (the values are
-    checked later by each format's plug-in)."""
+    checked later by each format's plug-in). ConfigError for a table of a format not in ``formats``
+    (it would be silently ignored)."""
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
         raise ConfigError(f"sweep file {path}: format_options must hold one table per format",
                           hint="e.g. [format_options.NAME] then option = value lines")
+    for fmt in tables:
+        if fmt not in formats:
+            raise ConfigError(f"sweep file {path}: [format_options.{fmt}] is for a format the sweep does not "
+                              f"export (formats = {list(formats)})",
+                              hint=f"add {fmt!r} to formats or drop the table")
     return {str(fmt): dict(t) for fmt, t in tables.items()}
 
 
@@ -442,15 +448,16 @@ class SweepSpec:
             if not isinstance(data["paired"], bool):
                 raise bad("paired", f"expected true or false, got {data['paired']!r}")
             bench = dataclasses.replace(bench, paired=data["paired"] or bench.paired)
+        formats = _formats(path, data)
         return cls(
             models=expand_axes(models, data.get("resolutions"), data.get("arch_kwargs"), path),
-            formats=_formats(path, data),
+            formats=formats,
             variants=tuple(variants),
             targets=tuple(str_list("targets", ["local"])),
             bench=bench,
             out_dir=Path(out_dir),
             calibration_samples=samples,
-            format_options=_format_tables(path, data.get("format_options", {})),
+            format_options=_format_tables(path, data.get("format_options", {}), formats),
             delegates=_delegates(path, data.get("delegates", [])),
             project=tuple(str_list("project", ["low"])) if "project" in data else (),
         )

@@ -20,10 +20,17 @@ from edgebench.cli import app, console, err_console, state
 from edgebench.cli import model_options as opts
 from edgebench.cli.sinks import mlflow_logger, mlflow_option, mlflow_uri_option
 from edgebench.errors import ConfigError
+from edgebench.exporters.options import OptionField
 
 OPTION_FIELDS = exporters.format_option_fields()
 # the keyword each format flag reaches export_cmd under
 _PARAM = {f"format_option_{f.fmt}_{f.name}": f for f in OPTION_FIELDS}
+# a bool option's ``--no-<flag>`` reaches export_cmd under its keyword + _OFF
+_OFF = "__off"
+
+
+def _off_flag(f: OptionField) -> str:
+    return f"--no-{f.flag[2:]}"
 
 
 def _variant(fp16: bool, int8: bool, dynamic: bool, prune: Optional[float], structured: bool,
@@ -51,13 +58,34 @@ def _variant(fp16: bool, int8: bool, dynamic: bool, prune: Optional[float], stru
 
 def format_options(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """format → {option: value} for the format flags a user set (values that differ from the
-    option's default); the format plug-ins check them when the export starts."""
+    option's default; ``--no-<flag>`` sets a bool option False); the format plug-ins check them
+    when the export starts."""
     out: dict[str, dict[str, Any]] = {}
     for param, value in values.items():
+        if param.endswith(_OFF):
+            continue
         f = _PARAM[param]
+        if values.get(param + _OFF):
+            value = False
         if value is not None and value != f.default:
             out.setdefault(f.fmt, {})[f.name] = value
     return out
+
+
+def check_asked(given: list[str], formats: list[str]) -> None:
+    """ConfigError when a format flag in ``given`` (the flags typed, e.g. ``--float-stem``) belongs
+    only to formats not in ``formats`` (the ones being exported): it would be silently ignored."""
+    owners: dict[str, list[str]] = {}
+    for f in OPTION_FIELDS:
+        for flag in (f.flag, _off_flag(f)) if f.type is bool else (f.flag,):
+            owners.setdefault(flag, []).append(f.fmt)
+    for flag in given:
+        fmts = owners[flag]
+        if not set(fmts) & set(formats):
+            named = " / ".join(fmts)
+            raise ConfigError(f"{flag} is a{'n' if named[0] in 'aeiou' else ''} {named} option and no {named} "
+                              f"format is being exported",
+                              hint=f"add -f {fmts[0]} or drop {flag}")
 
 
 def _with_format_flags(func: Any) -> Any:
@@ -68,7 +96,11 @@ def _with_format_flags(func: Any) -> Any:
     extra = []
     for param, f in _PARAM.items():
         if f.type is bool:
-            option = typer.Option(bool(f.default), f.flag, help=f.help)
+            # --x and a separate --no-x (so a default-on option can be switched off); not a typer
+            # "--x/--no-x" pair, whose second column cuts the long flag names at 80 columns
+            option = typer.Option(f.default, f.flag, help=f"{f.help} {_off_flag(f)} switches it off.")
+            off = typer.Option(False, _off_flag(f), hidden=True)
+            extra.append(inspect.Parameter(param + _OFF, inspect.Parameter.KEYWORD_ONLY, default=off, annotation=bool))
         else:
             option = typer.Option(f.default, f.flag, help=f.help)
         extra.append(inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=f.type))
@@ -79,6 +111,7 @@ def _with_format_flags(func: Any) -> Any:
 @app.command("export")
 @_with_format_flags
 def export_cmd(
+    ctx: typer.Context,
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Zoo model name (default mobilenet_v3_small)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A checkpoint file (state_dict needs --arch)."),
     arch: Optional[str] = typer.Option(None, "--arch", help="Zoo architecture of a state_dict checkpoint."),
@@ -133,6 +166,15 @@ def export_cmd(
         raise ConfigError("--calibration only applies to static int8", hint="add --int8 (without --dynamic)")
     if not formats and not all_:
         raise ConfigError("no --format given", hint=f"--format one of {', '.join(registry.names())}, or --all")
+    for name in formats:
+        registry.get(name)  # an unknown -f is named before any flag check
+    typed = [p for p in format_flags
+             if getattr(ctx.get_parameter_source(p), "name", None) in ("COMMANDLINE", "ENVIRONMENT")]
+    for p in typed:
+        if p + _OFF in typed:
+            raise ConfigError(f"{_PARAM[p].flag} and {_off_flag(_PARAM[p])} cannot be combined", hint="pick one")
+    check_asked([_off_flag(_PARAM[p[:-len(_OFF)]]) if p.endswith(_OFF) else _PARAM[p].flag for p in typed],
+                list(registry.names()) if all_ else formats)
     model_spec = (ModelSpec(name=None, checkpoint=checkpoint, arch=arch, num_classes=num_classes,
                             trust_checkpoint=trust_checkpoint) if checkpoint is not None
                   else ModelSpec(name=model or "mobilenet_v3_small", num_classes=num_classes))
@@ -181,7 +223,9 @@ def export_cmd(
         out_console = Console(width=max(console.width, 200))
     from edgebench.results.render import FitTable, export_table
 
-    out_console.print(FitTable(export_table(results)))  # fits a narrow terminal without cutting names
+    # fits a narrow terminal without cutting names; export's -o is --out, so the hint names no output format
+    out_console.print(FitTable(export_table(results), more="widen it, run with COLUMNS=200, or read the "
+                                                           "manifest beside each artifact"))
     from edgebench.exporters.manifest import transform_summary
 
     summaries = {}

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from edgebench.cli import app, console, err_console, state
-from edgebench.cli.sinks import read_store
+from edgebench.cli.sinks import no_match, read_store
 from edgebench.errors import ConfigError
 from edgebench.results.diff import parse_fraction
 
@@ -176,6 +176,11 @@ def report_cmd(
     budget = parse_fraction(max_accuracy_drop, "--max-accuracy-drop", maximum=1.0)
     with read_store() as store:
         runs = store.results(kind="run")
+        if any((model, artifact_format, variant, target)):  # an empty report would look like a result
+            from edgebench.results.compare import select
+
+            if not select(runs, model=model, fmt=artifact_format, variant=variant, target=target):
+                raise no_match(model, artifact_format, variant, target)
         projections = _projections(store, runs, tiers)
     path = write_report(runs, projections, out, max_drop=budget, title=title, source=str(state.db), model=model,
                         fmt=artifact_format, variant=variant, target=target)

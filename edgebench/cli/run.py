@@ -13,7 +13,7 @@ import typer
 
 from edgebench.cli import app, console, err_console, state
 from edgebench.cli import model_options as opts
-from edgebench.cli.sinks import mlflow_option, mlflow_uri_option, open_store, read_store
+from edgebench.cli.sinks import mlflow_option, mlflow_uri_option, no_match, open_store, read_store
 from edgebench.errors import ConfigError, EdgebenchError
 
 OUTPUT_HELP = "Output: table, markdown, csv or json."
@@ -47,7 +47,7 @@ def _print(rows: list[dict], output: str, title: str | None = None, projected: l
             from rich.console import Console
 
             out = Console(width=max(console.width, 200))
-        out.print(rich_table(rows, title=title, projected=projected))
+        out.print(rich_table(rows, title=title, projected=projected, more="widen it, or -o csv"))
     else:
         typer.echo(render(rows, output, projected=projected), nl=False)
 
@@ -339,11 +339,7 @@ def compare_cmd(
         rows = compare_rows(store.results(kind="run"), model=model, fmt=artifact_format, variant=variant,
                             target=target, latest=not every)
         if not rows:
-            asked = " ".join(f"{flag} {value}" for flag, value in (("--model", model), ("--format", artifact_format),
-                                                                  ("--variant", variant), ("--target", target))
-                             if value)
-            raise ConfigError(f"no stored run matches {asked}", hint="`edgebench compare` without filters shows "
-                                                                     "what is stored")
+            raise no_match(model, artifact_format, variant, target)
         projected = _project_rows(rows, store, tiers) if project else []
         profiles = _op_profiles(rows, store, top) if ops else []
     if ops and output == "json":

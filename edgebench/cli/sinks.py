@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Optional
 import typer
 
 from edgebench.cli import state
+from edgebench.errors import ConfigError
 
 
 def mlflow_option() -> Any:
@@ -35,6 +36,15 @@ def mlflow_logger(on: bool, uri: Optional[str] = None,
     from edgebench.results.mlflow_log import MlflowLogger
 
     return MlflowLogger(uri, kinds=kinds)
+
+
+def no_match(model: Optional[str], artifact_format: Optional[str], variant: Optional[str],
+             target: Optional[str]) -> ConfigError:
+    """The one-line error of a reading command (compare, report) whose run filters match nothing,
+    naming each filter by the flag it was given with."""
+    asked = " ".join(f"{flag} {value}" for flag, value in (("--model", model), ("--artifact-format", artifact_format),
+                                                          ("--variant", variant), ("--target", target)) if value)
+    return ConfigError(f"no stored run matches {asked}", hint="`edgebench compare` without filters shows what is stored")
 
 
 def read_store(*, need_runs: bool = True):

@@ -34,8 +34,9 @@ MATRIX_VARIANTS: tuple[Variant, ...] = (
 
 def validate(formats: Iterable[str], spec: ExportSpec) -> dict[str, Any]:
     """Each format's checked Options (format → Options or None); ConfigError for an unknown format,
-    options for a format not asked for or not known, a bad option value, or a bad calibration
-    request — before any work."""
+    options of an unknown format, a bad option value (options of formats not in ``formats`` are
+    checked too, then unused: the CLI and sweep files refuse them before they get here), or a bad
+    calibration request — before any work."""
     formats = list(formats)
     if not formats:
         raise ConfigError("no format given", hint=f"--format one of {', '.join(registry.names())}")

@@ -148,10 +148,15 @@ class FitTable:
     natural width is wider than the console, the least important columns (:data:`DROP_ORDER`, then
     any projected column) are dropped until it fits, and the rest wrap; key columns
     (:data:`KEY_COLUMNS`) are never dropped nor squeezed below their longest word (up to 24
-    characters). Built from a filled ``rich.table.Table``; printed with ``console.print``."""
+    characters). Built from a filled ``rich.table.Table``; printed with ``console.print``.
+    ``more`` says below the table how to see the dropped columns; it must be true for the command
+    that prints it (e.g. ``-o csv`` only where ``-o`` is an output format)."""
 
-    def __init__(self, table: Any):
+    WIDEN = "widen it, or run with COLUMNS=200"
+
+    def __init__(self, table: Any, more: str = WIDEN):
         self.table = table
+        self.more = more
 
     @staticmethod
     def _rank(header: str) -> int | None:
@@ -213,7 +218,7 @@ class FitTable:
         for i in range(rows):
             table.add_row(*[c._cells[i] for c in kept])
         if dropped:  # said below the table's own caption (e.g. the +io legend), never instead of it
-            note = Text(f"hidden in this narrow terminal: {', '.join(dropped)} (widen it, or -o csv)", style="dim")
+            note = Text(f"hidden in this narrow terminal: {', '.join(dropped)} ({self.more})", style="dim")
             table.caption = Text.assemble(Text(str(src.caption)), "\n", note) if src.caption else note
         yield table
 
@@ -305,8 +310,10 @@ def projection_table(runs: Sequence[Any], projections: Sequence[Any]) -> tuple[l
     return headers, cells
 
 
-def rich_table(rows: list[dict[str, Any]], title: str | None = None, projected: list[tuple[str, str]] = ()):
-    """The rows as a terminal table that fits the console (:class:`FitTable`: never truncates)."""
+def rich_table(rows: list[dict[str, Any]], title: str | None = None, projected: list[tuple[str, str]] = (),
+               more: str = FitTable.WIDEN):
+    """The rows as a terminal table that fits the console (:class:`FitTable`: never truncates);
+    ``more`` as in :class:`FitTable`."""
     from rich.table import Table
 
     headers, cells = text_cells(rows, detail=False, projected=projected)  # errors: one line each, below
@@ -317,7 +324,7 @@ def rich_table(rows: list[dict[str, Any]], title: str | None = None, projected: 
                          else "left")
     for line in cells:
         table.add_row(*line)
-    return FitTable(table)
+    return FitTable(table, more)
 
 
 def markdown(rows: list[dict[str, Any]], projected: list[tuple[str, str]] = ()) -> str:

@@ -53,8 +53,9 @@ def test_export_int8_dynamic_and_unsupported_row(tiny_zoo_entry, tmp_path, db, c
     (["--arch", "resnet18"], "--arch needs --checkpoint"),
     (["--jobs", "0"], "--jobs 0"),
     (["--opset", "3"], "--opset 3"),
-    (["--opset", "3", "--format", "torchscript"], "--opset 3"),
-    (["--int8-method", "minmax"], "unknown TFLite int8 method"),
+    # a format flag for a format not being exported is refused, not silently ignored
+    (["--opset", "3", "--format", "torchscript"], "--opset is an onnx option and no onnx format is being exported"),
+    (["--int8-method", "minmax", "--format", "tflite"], "unknown TFLite int8 method"),
     (["--format", "nope"], "unknown exporter 'nope'"),
     (["--checkpoint", "/nonexistent/model.pt", "--arch", "resnet18"], "load:"),
 ])
