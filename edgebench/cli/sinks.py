@@ -60,6 +60,9 @@ def read_store(*, need_runs: bool = True):
     hint = "run `edgebench run` or `edgebench sweep` first"
     if not Path(state.db).exists():
         raise ConfigError(f"no results database at {state.db}", hint=hint)
+    if need_runs and Path(state.db).is_file() and Path(state.db).stat().st_size == 0:
+        # what SQLite leaves behind: say so without creating tables in it (reading writes nothing)
+        raise ConfigError(f"results database {state.db} holds no measured runs yet", hint=hint)
     store = Store(state.db)
     if need_runs and store.readable and not store.results(kind="run"):
         store.close()

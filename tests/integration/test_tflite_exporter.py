@@ -84,6 +84,7 @@ def test_each_precision_converts_runs_and_matches_eager(tmp_path, tiny_cnn, cali
     assert result.inputs[0]["shape"] == [1, 3, 32, 32] and result.outputs[0]["shape"] == [1, 10]
     assert result.quantization["mode"] == precision_label(variant)
     static = variant.precision == "int8" and variant.int8_mode == "static"
+    assert result.details["ops"] and "DELEGATE" not in result.details["ops"]  # the file's ops, not XNNPACK's node
     if static:
         assert result.quantization["calibration_samples"] == len(calibration)
         assert result.quantization["io"] == ("int8" if int8_io else "float32")

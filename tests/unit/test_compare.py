@@ -134,6 +134,7 @@ def test_reading_commands_on_a_store_with_no_runs_say_so(tmp_path, capsys, monke
         err = capsys.readouterr().err.strip()
         assert ex.value.code == 2 and len(err.splitlines()) == 1, err
         assert f"results database {db} holds no measured runs yet" in err and "edgebench run" in err
+    assert (tmp_path / "zero.db").stat().st_size == 0  # a reading command wrote nothing into it
 
 
 def test_compare_filters_matching_nothing_name_the_filter(tmp_path, capsys):
