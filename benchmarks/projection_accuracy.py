@@ -172,7 +172,7 @@ def ensure_measured(rows: list[dict], threads: int = 1, remeasure: bool = False,
             print(f"  exported in {time.perf_counter() - t0:.0f} s", flush=True)
     keys = [(m, r, p, threads) for m, r, p in missing if artifact_path(m, r, p).exists()]
     print(f"timing {len(keys)} artifacts interleaved, {threads} thread(s)", flush=True)
-    from edgebench.runner.probes import cpu_model
+    from edgebench.runner.probes import cpu_model, isa_flags
 
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     load_before = os.getloadavg()[0]
@@ -229,13 +229,13 @@ def cal_rows(rows: list[dict], cache: dict, threads: int = 1, int8_from: str = "
 
 def report(rows: list[dict], cache: dict, write: bool = False) -> None:
     """Leave-one-out over the published table; print every row and the summary."""
-    from edgebench.runner.probes import cpu_model
+    from edgebench.runner.probes import cpu_model, isa_flags
     from edgebench.profiles.calibration import leave_one_out, shipped_calibration, summary
     from edgebench.profiles.profiles import host_profile, load_profiles
     from edgebench.profiles.projection import CALIBRATION_FILE
 
     profiles = load_profiles()
-    host, how = host_profile(profiles, cpu_model(), platform.machine())
+    host, how = host_profile(profiles, cpu_model(), platform.machine(), isa_flags())
     crows, skipped = cal_rows(rows, cache)
     when = sorted({m.get("measured_at", "?") for m in cache["measurements"].values() if "ms" in m})
     print(f"host measurements: {CACHE.name}, measured {', '.join(when)}; {how}")
@@ -314,10 +314,10 @@ def anchored_report(rows: list[dict], cache: dict, write: bool = False, holdout_
     from edgebench.profiles.anchored import ANCHORING_FILE, Anchoring, fit_transfer, quantile_band
     from edgebench.profiles.profiles import host_profile, load_profiles
     from edgebench.profiles.workload import Workload
-    from edgebench.runner.probes import cpu_model
+    from edgebench.runner.probes import cpu_model, isa_flags
 
     profiles = {n: p for n, p in load_profiles().items() if p.tier != "host"}
-    host, how = host_profile(load_profiles(), cpu_model(), platform.machine())
+    host, how = host_profile(load_profiles(), cpu_model(), platform.machine(), isa_flags())
     work = {k: Workload.from_dict(w) for k, w in workloads(rows, cache).items()}
     pairs = host_pairs(cache)
     # α = 0.5 (device and host sides of the differential alike); host side fitted on the host's own

@@ -40,7 +40,7 @@ from edgebench.profiles.profiles import host_profile, load_profiles
 from edgebench.profiles.references import ZOO_REFERENCES, ensure_reference
 from edgebench.profiles.workload import from_model_spec
 from edgebench.runner import paired as R
-from edgebench.runner.probes import cpu_model
+from edgebench.runner.probes import cpu_model, isa_flags
 from edgebench.spec import ModelSpec
 
 
@@ -99,7 +99,7 @@ def main() -> None:
     user = ensure_reference(f"{args.model}@224", __version__, args.runtime, "fp32", suffix, export)
     entries = [f"user={args.runtime}:{user}"] + [f"{k}={args.runtime}:{p}" for k, p in paths.items()]
     work = from_model_spec(ModelSpec(name=args.model))
-    host, _ = host_profile(everything, cpu_model(), platform.machine())
+    host, _ = host_profile(everything, cpu_model(), platform.machine(), isa_flags())
     anchoring = load_anchoring()
     print(f"{args.model} ({user.name}) vs references {', '.join(keys)}; {args.runtime}, {args.rounds} rounds, "
           f"{args.threads} thread(s)")

@@ -79,14 +79,18 @@ def diff_cmd(
 
 def _projections(store, runs, tiers: Optional[str]) -> list:
     """Stored projections, plus (with ``tiers``) fresh ones for measured local runs that lack them."""
-    projections = store.projections()
-    if not tiers:
-        return projections
     from edgebench.profiles.profiles import load_profiles, select as select_profiles
-    from edgebench.profiles.projection import project_run
+    from edgebench.profiles.projection import made_with_current_host, project_run
     from edgebench.results.compare import select
 
     everything = load_profiles()
+    by_id = {r.run_id: r for r in runs}
+    # a stored projection made with another host profile than its run's CPU gets today is left out
+    # (and, with ``tiers``, made again)
+    projections = [p for p in store.projections()
+                   if p.run_id not in by_id or made_with_current_host(p, by_id[p.run_id], everything)]
+    if not tiers:
+        return projections
     chosen = select_profiles(everything, tiers.split(","))
     have = {(p.run_id, p.profile) for p in projections}
     for r in select(runs):

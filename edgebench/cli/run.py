@@ -384,7 +384,7 @@ def _project_rows(rows: list[dict], store, tiers: str) -> list:
     """Projections of the rows' local OK runs onto ``tiers`` (stored ones reused, missing ones made and
     stored), added to the rows under their own keys; returns the projected columns."""
     from edgebench.profiles.profiles import load_profiles, select
-    from edgebench.profiles.projection import project_run, projected_columns
+    from edgebench.profiles.projection import made_with_current_host, project_run, projected_columns
 
     everything = load_profiles()
     chosen = {p.name: p for p in select(everything, tiers.split(","))}
@@ -392,9 +392,12 @@ def _project_rows(rows: list[dict], store, tiers: str) -> list:
     for row in rows:
         if row["status"] != "OK" or not str(row["target"]).startswith("local"):
             continue
-        have = {(p.profile, p.threads): p for p in store.projections(row["run_id"])}
+        run = store.get(row["run_id"])
+        # a stored projection made with another host profile than this run's CPU gets today is made again
+        have = {(p.profile, p.threads): p for p in store.projections(row["run_id"])
+                if made_with_current_host(p, run, everything)}
         try:
-            made = project_run(store.get(row["run_id"]), {k: v for k, v in chosen.items()
+            made = project_run(run, {k: v for k, v in chosen.items()
                                                           if not all((k, t) in have for t in ("1-big", "all-big"))},
                                all_profiles=everything)
         except EdgebenchError as err:  # one row that cannot be projected keeps "—", the table still prints

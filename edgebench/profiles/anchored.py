@@ -464,7 +464,8 @@ def project_run_anchored(run: Any, targets: Sequence[Profile], threads: Sequence
     Returns :class:`~edgebench.results.Projection` rows pointing at ``run``."""
     anchoring = anchoring or load_anchoring()
     host_env = (run.environment or {}).get("host") or {}
-    host, host_how = host_profile(dict(all_profiles), host_env.get("cpu_model"), host_env.get("arch"))
+    host, host_how = host_profile(dict(all_profiles), host_env.get("cpu_model"), host_env.get("arch"),
+                                  host_env.get("isa_flags"))
     w = work
     if w is None:
         try:
@@ -481,7 +482,8 @@ def project_run_anchored(run: Any, targets: Sequence[Profile], threads: Sequence
                                    work=ref_work)
             details: dict[str, Any] = {"n_threads": n, "runtime": runtime, "precision": precision,
                                        "host_ratios": {k: r.to_dict() for k, r in ratios.items()},
-                                       "workload": w.to_dict() if w else None, "anchoring": anchoring.source}
+                                       "workload": w.to_dict() if w else None, "anchoring": anchoring.source,
+                                       "host_profile": host.name, "host_choice": host_how}
             if paired is not None:
                 details["paired"] = dict(paired)
             if est is not None:

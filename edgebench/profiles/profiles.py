@@ -69,7 +69,7 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "data"
 USER_DIR = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "edgebench" / "profiles"
 CORES_FILE = BUILTIN_DIR / "reference" / "cores.toml"
 TIERS = ("low", "mid", "high", "pi", "reference", "device", "host")
-INT8_DOT = ("none", "sdot", "sdot+i8mm")
+INT8_DOT = ("none", "sdot", "sdot+i8mm", "vnni")
 THREAD_SETTINGS = ("1-big", "all-big")
 
 
@@ -122,6 +122,10 @@ class Profile:
     memory_source: str
     efficiency: Efficiency
     cpu_match: tuple[str, ...] = ()
+    # host profiles: CPU feature flags (as /proc/cpuinfo names them) the CPU must have / must lack
+    # for the profile to describe it ("AMD EPYC" is Zen 3 without AVX-512 and Zen 4 with VNNI)
+    cpu_flags: tuple[str, ...] = ()
+    cpu_flags_absent: tuple[str, ...] = ()
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     references: tuple[ReferenceRow, ...] = ()
@@ -219,8 +223,8 @@ class _Reader:
 def parse(data: dict[str, Any], path: Path | str = "<profile>") -> Profile:
     """Validate one profile's TOML data into a :class:`Profile` (ConfigError naming file and field)."""
     r = _Reader(path, data)
-    r.no_unknown({"name", "tier", "device_class", "description", "cpu_match", "cluster", "memory",
-                  "efficiency", "notes", "published_as", "reference"})
+    r.no_unknown({"name", "tier", "device_class", "description", "cpu_match", "cpu_flags", "cpu_flags_absent",
+                  "cluster", "memory", "efficiency", "notes", "published_as", "reference"})
     name = r.get("name", str)
     tier = r.get("tier", str, "device", choices=TIERS)
     cores = core_table()
@@ -275,6 +279,10 @@ def parse(data: dict[str, Any], path: Path | str = "<profile>") -> Profile:
     cpu_match = r.get("cpu_match", list, [])
     if not all(isinstance(m, str) for m in cpu_match):
         raise r.fail("cpu_match", "must be a list of strings")
+    flags = {k: r.get(k, list, []) for k in ("cpu_flags", "cpu_flags_absent")}
+    for k, v in flags.items():
+        if not all(isinstance(m, str) for m in v):
+            raise r.fail(k, "must be a list of CPU feature flags, e.g. [\"avx512_vnni\"]")
     published_as = r.get("published_as", list, [])
     if not all(isinstance(m, str) for m in published_as):
         raise r.fail("published_as", "must be a list of device names of the published table")
@@ -294,7 +302,8 @@ def parse(data: dict[str, Any], path: Path | str = "<profile>") -> Profile:
         name=name, tier=tier, device_class=r.get("device_class", str, fastest.core),
         description=r.get("description", str, ""),
         clusters=tuple(clusters), bandwidth_gbs=bandwidth, memory_source=mem_source, efficiency=efficiency,
-        cpu_match=tuple(cpu_match), path=str(path), extra={"notes": data.get("notes")} if data.get("notes") else {},
+        cpu_match=tuple(cpu_match), cpu_flags=tuple(flags["cpu_flags"]),
+        cpu_flags_absent=tuple(flags["cpu_flags_absent"]), path=str(path), extra={"notes": data.get("notes")} if data.get("notes") else {},
         references=tuple(refs), published_as=tuple(published_as),
     )
 
@@ -346,18 +355,34 @@ def select(profiles: dict[str, Profile], names: Iterable[str]) -> list[Profile]:
     return chosen
 
 
-def host_profile(profiles: dict[str, Profile], cpu: str | None, arch: str | None = None) -> tuple[Profile, str]:
-    """The host profile describing ``cpu`` (by ``cpu_match``), else the generic one for ``arch``.
+def host_profile(profiles: dict[str, Profile], cpu: str | None, arch: str | None = None,
+                 flags: Iterable[str] | None = None) -> tuple[Profile, str]:
+    """The host profile describing ``cpu`` (by ``cpu_match``) whose ``cpu_flags`` the CPU has and
+    whose ``cpu_flags_absent`` it lacks (``flags``: the run's recorded SIMD flags; None = not
+    recorded, then the name alone decides and the reason says so), else the generic one for
+    ``arch`` and those flags. A profile whose peaks describe another CPU of the same name (an
+    AVX2 Zen 3 for an AVX-512 VNNI Zen 4) would carry the difference into every projection.
 
     Returns the profile and how it was chosen (stored with every projection)."""
     hosts = [p for p in profiles.values() if p.tier == "host"]
+    have = None if flags is None else set(flags)
+
+    def fits(p: Profile) -> bool:
+        return have is None or (set(p.cpu_flags) <= have and not set(p.cpu_flags_absent) & have)
+
     cpu_l = (cpu or "").lower()
+    unchecked = " (the run recorded no CPU flags: matched by name only)" if have is None else ""
     for p in hosts:
-        if any(m.lower() in cpu_l for m in p.cpu_match if m):
-            return p, f"host profile {p.name} matches CPU {cpu!r}"
-    generic = "host-generic-arm64" if (arch or "").lower() in ("aarch64", "arm64") else "host-generic-x86-64"
-    if generic in profiles:
-        return profiles[generic], f"no host profile matches CPU {cpu!r}: generic {generic} (less accurate)"
+        if any(m.lower() in cpu_l for m in p.cpu_match if m) and fits(p):
+            return p, f"host profile {p.name} matches CPU {cpu!r}{unchecked}"
+    x86 = (arch or "").lower() not in ("aarch64", "arm64")
+    generics = [p for p in hosts if not p.cpu_match and p.name.startswith(
+        "host-generic-x86-64" if x86 else "host-generic-arm64")]
+    # the most specific generic that fits first (AVX2 without VNNI before the VNNI catch-all)
+    generics.sort(key=lambda p: -(len(p.cpu_flags) + len(p.cpu_flags_absent)))
+    generic = next((p for p in generics if fits(p)), None)
+    if generic is not None:
+        return generic, f"no host profile matches CPU {cpu!r}: generic {generic.name} (less accurate)"
     raise ConfigError(f"no host profile describes CPU {cpu!r}",
                       hint="add one with tier = \"host\" and cpu_match to ~/.config/edgebench/profiles/")
 

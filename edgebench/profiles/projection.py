@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from edgebench.errors import ConfigError, UnsupportedError
+from edgebench.errors import ConfigError, EdgebenchError, UnsupportedError
 from edgebench.profiles.profiles import Profile
 from edgebench.profiles.workload import Workload
 
@@ -254,7 +254,8 @@ def project_run(run: Any, profiles: Iterable[Profile] | dict[str, Profile],
     if not str(run.target).startswith("local"):
         raise UnsupportedError(f"run {run.run_id} was measured on {run.target}, not on this desktop",
                                hint="projection starts from a local (desktop) measurement", stage="project")
-    host, host_how = host_profile(everything, host_env.get("cpu_model"), host_env.get("arch"))
+    host, host_how = host_profile(everything, host_env.get("cpu_model"), host_env.get("arch"),
+                                  host_env.get("isa_flags"))
     cal = calibration or load_calibration()
     w = work or from_run(run)
     precision = run_precision(run.variant)
@@ -267,7 +268,7 @@ def project_run(run: Any, profiles: Iterable[Profile] | dict[str, Profile],
                 run_id=run.run_id, profile=device.name, tier=device.tier, threads=t, point_ms=e.point_ms,
                 low_ms=e.low_ms, high_ms=e.high_ms, method=METHOD, model=run.model, format=run.format,
                 variant=run.variant,
-                details=e.details | {"host_choice": host_how, "n_threads": e.n_threads,
+                details=e.details | {"host_choice": host_how, "host_profile": host.name, "n_threads": e.n_threads,
                                      "host_warning": host_noise_warning(run),
                                      "model_efficiency": e.model_efficiency, "workload": w.to_dict()}))
     return out
@@ -314,3 +315,28 @@ def host_noise_warning(run: Any, cv_limit: float = 0.2) -> str | None:
         return (f"the host measurement of {run.model} {run.variant} is noisy (cv {lat.cv:.2f}, min "
                 f"{lat.min_ms:.3g} vs p50 {lat.p50_ms:.3g} ms): the projection inherits it — re-measure on an idle machine")
     return None
+
+
+def made_with_current_host(projection: Any, run: Any, all_profiles: dict | None = None) -> bool:
+    """Whether a stored ``projection`` of ``run`` used the host profile that would be chosen for
+    that run today (:func:`edgebench.profiles.profiles.host_profile`, by CPU name and recorded SIMD
+    flags). A projection made with another host profile — before the run's flags were matched, or
+    before a profile for its CPU existed — carries that profile's peaks into every tier: the
+    callers that reuse stored projections make it again instead."""
+    import re
+
+    from edgebench.profiles.profiles import host_profile, load_profiles
+
+    host_env = (getattr(run, "environment", None) or {}).get("host") or {}
+    try:
+        now, _ = host_profile(all_profiles if all_profiles is not None else load_profiles(),
+                              host_env.get("cpu_model"), host_env.get("arch"), host_env.get("isa_flags"))
+    except EdgebenchError:
+        return True  # nothing to compare with: keep what is stored
+    details = getattr(projection, "details", None) or {}
+    used = details.get("host_profile")
+    if used is None:  # stored before the name was recorded: it is in the words of host_choice
+        found = re.search(r"(host-[A-Za-z0-9_.-]+)", str(details.get("host_choice") or ""))
+        used = found.group(1) if found else None
+    return used == now.name
+

@@ -84,7 +84,7 @@ def one_line(err: ConfigError) -> str:
     (lambda s: s.replace("fp32_gflops = 10", 'fp32_gflops = "fast"'), "cluster[0].fp32_gflops"),  # wrong type
     (lambda s: s.replace('tier = "mid"', 'tier = "ultra"'), "tier"),  # unknown tier
     (lambda s: s.replace("big = true", "big = 1"), "cluster[0].big"),
-    (lambda s: s.replace('int8_dot = "sdot"', 'int8_dot = "vnni"'), "cluster[0].int8_dot"),
+    (lambda s: s.replace('int8_dot = "sdot"', 'int8_dot = "dp4a"'), "cluster[0].int8_dot"),
     (lambda s: s.replace("parallel_efficiency = 0.5", "parallel_efficiency = 1.5"), "efficiency.parallel_efficiency"),
     (lambda s: s.replace("matmul = 0.5", "matmul = 0"), "efficiency.matmul"),
     (lambda s: s.replace('source = "made up for a test"\n', ""), "cluster[0].source"),  # a number without source
@@ -146,8 +146,18 @@ def test_host_profile_by_cpu_name_else_generic():
     profiles = P.load_profiles()
     p, how = P.host_profile(profiles, "AMD EPYC", "x86_64")
     assert p.name == "host-epyc-zen3" and "matches" in how
+    assert "matched by name only" in how  # no flags recorded (an older run)
     p, how = P.host_profile(profiles, "Some Future CPU", "x86_64")
     assert p.name == "host-generic-x86-64" and "generic" in how
+    # one CPU name, two CPUs: the recorded SIMD flags pick the profile whose peaks describe it
+    zen3 = ["avx", "avx2", "fma", "f16c"]
+    zen4 = zen3 + ["avx512f", "avx512bw", "avx512_vnni", "avx_vnni"]
+    assert P.host_profile(profiles, "AMD EPYC", "x86_64", zen3)[0].name == "host-epyc-zen3"
+    p, how = P.host_profile(profiles, "AMD EPYC", "x86_64", zen4)
+    assert p.name == "host-epyc-zen4" and p.big_cores[0].int8_dot == "vnni" and "name only" not in how
+    assert p.big_cores[0].int8_gops >= 4 * p.big_cores[0].fp32_gflops - 1e-6
+    assert P.host_profile(profiles, "Intel Xeon", "x86_64", zen4)[0].name == "host-generic-x86-64-vnni"
+    assert P.host_profile(profiles, "Intel Xeon", "x86_64", zen3)[0].name == "host-generic-x86-64"
     with pytest.raises(ConfigError, match="no host profile"):
         P.host_profile({}, "Some Future CPU", "x86_64")
 

@@ -565,3 +565,28 @@ def test_a_column_mixing_projection_methods_names_each_row_s_method():
     assert render_mod._projected(key, False)(rows[0]) == "4.00 [3.20, 4.80]"
     single = J.projected_columns([dict(rows[0])], [proj("a", "roofline", 4.0)])
     assert single[0][1] == "low 1-big ms — projected (roofline)"
+
+
+def test_a_cpu_name_shared_by_two_cpus_is_told_apart_by_its_flags_and_stale_projections_are_redone(
+        db, tiny_zoo_entry):
+    """"AMD EPYC" is a Zen 3 without AVX-512 and a Zen 4 with VNNI: a Zen 4 run projected with the
+    Zen 3 peaks carried a 2-4x faster host into every phone tier (int8 projected faster than the
+    phone's own peak). The run's recorded flags pick the profile; a projection stored with the
+    other profile is not reused."""
+    from dataclasses import replace
+
+    from edgebench.profiles.profiles import load_profiles
+
+    zen3_run = _stored_run(db, tiny_zoo_entry)
+    zen4_host = {**zen3_run.environment["host"], "isa_flags": ["avx2", "avx512f", "avx512_vnni", "avx_vnni", "fma"]}
+    zen4_run = replace(zen3_run, environment={"host": zen4_host})
+    profiles = load_profiles()
+    old = J.project_run(zen3_run, [profiles["mid"]], all_profiles=profiles)  # made when the flags were ignored
+    new = J.project_run(zen4_run, [profiles["mid"]], all_profiles=profiles)
+    assert {p.details["host_profile"] for p in new} == {"host-epyc-zen4"}
+    assert all(n.point_ms > o.point_ms for n, o in zip(new, old))  # a faster host: the phone is slower than it
+    assert not any(J.made_with_current_host(p, zen4_run, profiles) for p in old)
+    assert all(J.made_with_current_host(p, zen4_run, profiles) for p in new)
+    legacy = replace(old[0], details={"host_choice": "host profile host-epyc-zen3 matches CPU 'AMD EPYC'"})
+    assert not J.made_with_current_host(legacy, zen4_run, profiles)
+    assert J.made_with_current_host(legacy, zen3_run, profiles)  # no flags recorded: the name decides, as then
