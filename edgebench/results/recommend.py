@@ -10,13 +10,15 @@ Quality, in the order the store has it:
    same model (same dataset) minus this artifact's accuracy;
 2. top-1 agreement with the fp32 eager model measured at run time (``run --dataset`` on a flat
    folder): the drop is ``1 − agreement``;
-3. the export's parity check against eager, only on the inputs where eager is *decided* (its softmax
-   top-1 ≥ 0.5, :data:`edgebench.exporters.parity.DECIDED_MIN_PROB`): the lower of the parity
-   inputs' and the calibration inputs' decided agreement (:func:`edgebench.results.checks.agreement`),
-   drop ``1 − agreement``, quoted with its n. A flip on an undecided input is a near-tie of the top-2
-   logits, not an accuracy loss. A manifest written before that split (no ``n_decided``) keeps the
-   all-inputs agreement.
-When parity exists but eager is decided on none of its inputs, the drop is *unknown*: the candidate
+3. the export's parity check against eager, only on the held-out parity inputs where eager is
+   *decided* (its softmax top-1 ≥ 0.5, :data:`edgebench.exporters.parity.DECIDED_MIN_PROB`), and
+   only with at least :data:`MIN_DECIDED` of them: drop ``1 − agreement``, quoted with its n. A flip
+   on an undecided input is a near-tie of the top-2 logits, not an accuracy loss. The calibration
+   inputs (in-sample: the ranges were fitted on them) never show a drop is small; their decided
+   agreement below 90 % shows the ranges are wrong, and then it is the drop. A manifest written
+   before that split (no ``n_decided``) keeps the all-inputs agreement.
+When parity exists but eager is decided on fewer than :data:`MIN_DECIDED` held-out inputs, the drop
+is *unknown*: the candidate
 is not rejected for it, but it is never called "within budget" either — its row and the sentence
 say "accuracy drop unknown …; measure with run --dataset DIR", and the sentence also names the
 fastest artifact whose drop is known to be within budget. An fp32 artifact that passed parity is
@@ -41,7 +43,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from edgebench.results.checks import agreement
 from edgebench.results.compare import BASELINE_VARIANT, artifact_key, asked_delegate, delegate_of, labels, select
 from edgebench.results.model import Projection, RunResult, Status
 
@@ -111,6 +112,19 @@ class Recommendation:
 
 
 UNKNOWN = "accuracy drop unknown: eager undecided on all parity inputs; measure with run --dataset DIR"
+# held-out parity inputs on which eager is decided that it takes to call a drop known: below it one
+# flip moves the drop by over 20 points. The calibration inputs never establish a drop on their own
+# (the ranges were fitted on them: in-sample); they only lower it, or show ranges that are wrong.
+MIN_DECIDED = 5
+CALIBRATION_FLOOR = 0.9  # edgebench.exporters.parity.INT8_MIN_TOP1: below it the ranges are wrong
+
+
+def _unknown(vs: dict) -> str:
+    k = vs.get("n_decided") or 0
+    if not k:
+        return UNKNOWN
+    return (f"accuracy drop unknown: eager decided on only {k} of {vs.get('n')} held-out parity inputs "
+            f"(< {MIN_DECIDED}); measure with run --dataset DIR")
 
 
 def _step(n: Any) -> str:
@@ -125,7 +139,8 @@ def _quality(r: RunResult, fp32_acc: dict[tuple[str, str], float]) -> tuple[floa
         return drop, text, None
     vs = (r.parity or {}).get("vs_eager") or {}
     if vs.get("top1_agreement") is not None and "n_decided" in vs:
-        return None, f"export parity: top-1 {vs['top1_agreement']:.0%} over all {vs.get('n')} inputs, none decided", UNKNOWN
+        return None, (f"export parity: top-1 {vs['top1_agreement']:.0%} over all {vs.get('n')} inputs, "
+                      f"{vs.get('n_decided') or 0} decided"), _unknown(vs)
     return None, text, None
 
 
@@ -145,10 +160,14 @@ def _quality_known(r: RunResult, fp32_acc: dict[tuple[str, str], float]) -> tupl
         if "n_decided" not in vs:  # a manifest from before the decided split: all inputs, as then
             n = vs.get("n")
             return 1 - vs["top1_agreement"], f"export parity: top-1 {vs['top1_agreement']:.0%} (n={n}{_step(n)}){sqnr}"
-        value, where, n = agreement(None, r.parity)
-        if value is not None:
-            on = " on its calibration inputs" if "calibration" in where else ""
-            return 1 - value, (f"export parity{on}: top-1 {value:.0%} where eager is decided "
+        cal = (r.parity or {}).get("vs_eager_on_calibration") or {}
+        cal_value, cal_n = cal.get("top1_agreement_decided"), cal.get("n_decided")
+        if cal_value is not None and cal_value < CALIBRATION_FLOOR:  # wrong ranges, whatever else says
+            return 1 - cal_value, (f"export parity on its calibration inputs: top-1 {cal_value:.0%} where eager "
+                                   f"is decided (n={cal_n}): its int8 ranges are wrong{sqnr}")
+        if (vs.get("n_decided") or 0) >= MIN_DECIDED and vs.get("top1_agreement_decided") is not None:
+            value, n = vs["top1_agreement_decided"], vs["n_decided"]
+            return 1 - value, (f"export parity: top-1 {value:.0%} where eager is decided "
                                f"(n={n}{_step(n)}){sqnr}")
     if r.variant == BASELINE_VARIANT and r.status == Status.OK:
         return 0.0, "fp32 (the reference" + (f"; export parity{sqnr.removeprefix(',')})" if sqnr else ")")
