@@ -95,7 +95,8 @@ def map_folders(folders: Sequence[str], class_names: Sequence[str] | None = None
                                       f"{named}", hint="rename the folder so its number and name agree")
             if num_classes is not None and i >= num_classes:
                 raise ConfigError(f"class folder {folder!r} names class {i} but the model has {num_classes} classes "
-                                  f"(0–{num_classes - 1})", hint="check the folder names or --num-classes")
+                                  f"(0–{num_classes - 1})", hint=f"rename the folder to an index below {num_classes} or to one of the "
+                                  "model's class names: the class count is the model's output size")
             index[folder] = i
             how.add("index-named folder")
             continue

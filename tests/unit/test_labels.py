@@ -93,3 +93,9 @@ def test_class_report_names_the_models_classes():
         "  hat        0     1     1",
     ]
     assert class_report({"kind": "pairs", "psnr_db": 30.0}) == []
+
+
+def test_an_out_of_range_index_folder_hint_names_no_flag_the_run_command_lacks():
+    with pytest.raises(ConfigError) as exc:
+        map_folders(["1500-foo"], None, 1000)
+    assert "--num-classes" not in exc.value.hint and "an index below 1000" in exc.value.hint
