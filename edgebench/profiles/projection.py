@@ -322,7 +322,8 @@ def made_with_current_host(projection: Any, run: Any, all_profiles: dict | None 
     that run today (:func:`edgebench.profiles.profiles.host_profile`, by CPU name and recorded SIMD
     flags). A projection made with another host profile — before the run's flags were matched, or
     before a profile for its CPU existed — carries that profile's peaks into every tier: the
-    callers that reuse stored projections make it again instead."""
+    callers that reuse stored projections make it again instead. True when the projection names no
+    host profile (nothing to judge it by) or no host profile fits the run."""
     import re
 
     from edgebench.profiles.profiles import host_profile, load_profiles
@@ -338,5 +339,5 @@ def made_with_current_host(projection: Any, run: Any, all_profiles: dict | None 
     if used is None:  # stored before the name was recorded: it is in the words of host_choice
         found = re.search(r"(host-[A-Za-z0-9_.-]+)", str(details.get("host_choice") or ""))
         used = found.group(1) if found else None
-    return used == now.name
+    return used is None or used == now.name  # a projection that names no host profile cannot be judged
 
