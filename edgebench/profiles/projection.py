@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from edgebench.errors import ConfigError, EdgebenchError, UnsupportedError
-from edgebench.profiles.profiles import Profile
+from edgebench.profiles.profiles import Profile, host_profile, load_profiles
 from edgebench.profiles.workload import Workload
 
 BYTES_PER_ELEMENT = {"fp32": 4, "fp16": 2, "int8": 1}
@@ -241,7 +242,6 @@ def project_run(run: Any, profiles: Iterable[Profile] | dict[str, Profile],
     efficiency, the per-class breakdown and the work split. The host profile is picked from
     ``all_profiles`` (default: every loaded profile) by the run's CPU name.
     """
-    from edgebench.profiles.profiles import host_profile, load_profiles
     from edgebench.profiles.workload import from_run
     from edgebench.results.model import Projection, Status
 
@@ -268,7 +268,7 @@ def project_run(run: Any, profiles: Iterable[Profile] | dict[str, Profile],
                 run_id=run.run_id, profile=device.name, tier=device.tier, threads=t, point_ms=e.point_ms,
                 low_ms=e.low_ms, high_ms=e.high_ms, method=METHOD, model=run.model, format=run.format,
                 variant=run.variant,
-                details=e.details | {"host_choice": host_how, "host_profile": host.name, "n_threads": e.n_threads,
+                details=e.details | {"host_choice": host_how, "n_threads": e.n_threads,
                                      "host_warning": host_noise_warning(run),
                                      "model_efficiency": e.model_efficiency, "workload": w.to_dict()}))
     return out
@@ -326,7 +326,6 @@ def made_with_current_host(projection: Any, run: Any, all_profiles: dict | None 
     host profile (nothing to judge it by) or no host profile fits the run."""
     import re
 
-    from edgebench.profiles.profiles import host_profile, load_profiles
 
     host_env = (getattr(run, "environment", None) or {}).get("host") or {}
     try:
